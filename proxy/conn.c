@@ -1,1 +1,846 @@
+/* proxy/conn.c - client connections: head, decision, resolution, connect.
+ *
+ * A request goes READ_HEAD -> (decide) -> RESOLVING -> CONNECTING ->
+ * TUNNEL or FORWARD. A denial at any step goes to CLOSING: the reply is
+ * flushed, the write side shut, and the conn closed once the client has
+ * gone or a short linger has passed (closing with unread input would
+ * reset the connection and destroy the reply). */
 #include "config.h"
+#include "proxy/conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "logging/sink.h"
+#include "proxy/access.h"
+#include "proxy/forward.h"
+#include "proxy/proxy.h"
+#include "proxy/reply.h"
+#include "proxy/tunnel.h"
+#include "proxy/upstream.h"
+
+/* How long a denied client gets to read its reply before we close. */
+#define CONN_LINGER_MS 2000
+
+static void conn_client_read_cb(struct bufferevent *bev, void *arg);
+static void conn_client_write_cb(struct bufferevent *bev, void *arg);
+static void conn_client_event_cb(struct bufferevent *bev, short what,
+                                 void *arg);
+static void conn_read_head(struct conn *c);
+static void conn_connect_next(struct conn *c);
+
+static void
+conn_set_state(struct conn *c, enum conn_state s)
+{
+    c->state = s;
+}
+
+void
+conn_touch(struct conn *c)
+{
+    c->last_io_ms = proxy_now_ms(c->px);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+void
+conn_set_timer(struct conn *c, uint32_t ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+    c->deadline_ms = proxy_now_ms(c->px) + ms;
+    evtimer_add(c->timer, &tv);
+}
+
+static void
+conn_format_peer(const struct sockaddr *sa, char *out, size_t outlen,
+                 char *ip, size_t iplen)
+{
+    struct addr a;
+    char text[ADDR_TEXT_MAX];
+    unsigned port = 0;
+
+    if (addr_from_sockaddr(sa, &a) == -1) {
+        snprintf(out, outlen, "unix");
+        snprintf(ip, iplen, "unix");
+        return;
+    }
+    addr_format(&a, text);
+    if (sa->sa_family == AF_INET6) {
+        port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+        snprintf(out, outlen, "[%s]:%u", text, port);
+    } else {
+        port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+        snprintf(out, outlen, "%s:%u", text, port);
+    }
+    snprintf(ip, iplen, "%s", text);
+}
+
+struct conn *
+conn_new(struct proxy *px, const char *listener, evutil_socket_t fd,
+         const struct sockaddr *sa, socklen_t salen)
+{
+    struct conn *c;
+    int one = 1;
+
+    (void)salen;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        goto fail_close;
+    c->px = px;
+    c->listener = strdup(listener);
+    if (c->listener == NULL)
+        goto fail_free;
+    c->timer = evtimer_new(px->base, conn_timer_cb, c);
+    if (c->timer == NULL)
+        goto fail_free;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->client = bufferevent_socket_new(
+        px->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (c->client == NULL)
+        goto fail_free;
+    /* From here on the bufferevent owns fd. */
+    conn_format_peer(sa, c->client_text, sizeof(c->client_text), c->session,
+                     sizeof(c->session));
+    bufferevent_setcb(c->client, conn_client_read_cb, conn_client_write_cb,
+                      conn_client_event_cb, c);
+    bufferevent_enable(c->client, EV_READ);
+    conn_set_state(c, CONN_READ_HEAD);
+    proxy_conn_opened(px, c);
+    conn_touch(c);
+    conn_set_timer(c, px->policy->header_timeout_ms);
+    return c;
+
+fail_free:
+    if (c->timer != NULL)
+        event_free(c->timer);
+    free(c->listener);
+    free(c);
+fail_close:
+    evutil_closesocket(fd);
+    return NULL;
+}
+
+/* Frees per-request state and drops the policy reference. */
+static void
+conn_req_reset(struct conn *c)
+{
+    free(c->r.path);
+    memset(&c->r, 0, sizeof(c->r));
+    if (c->pending != NULL) {
+        evbuffer_free(c->pending);
+        c->pending = NULL;
+    }
+    policy_unref(c->policy);
+    c->policy = NULL;
+    c->lconf = NULL;
+}
+
+void
+conn_log_request(struct conn *c)
+{
+    if (c->r.start_ms == 0 || c->r.logged)
+        return;
+    c->r.logged = true;
+    access_log(c);
+}
+
+static void
+conn_free_upstream(struct conn *c)
+{
+    if (c->upstream != NULL) {
+        bufferevent_free(c->upstream);
+        c->upstream = NULL;
+    }
+    c->upstream_reusable = false;
+    c->up_host[0] = '\0';
+}
+
+void
+conn_close(struct conn *c)
+{
+    conn_log_request(c);
+    if (c->query != NULL) {
+        resolver_cancel(c->query);
+        c->query = NULL;
+    }
+    conn_free_upstream(c);
+    if (c->client != NULL)
+        bufferevent_free(c->client);
+    event_free(c->timer);
+    conn_req_reset(c);
+    proxy_conn_closed(c->px, c);
+    free(c->listener);
+    free(c);
+}
+
+/* Starts the record of a new request on the current policy snapshot. */
+static void
+conn_begin_request(struct conn *c)
+{
+    struct proxy *px = c->px;
+
+    conn_req_reset(c);
+    c->policy = policy_ref(px->policy);
+    c->lconf = policy_find_listener(c->policy, c->listener);
+    c->r.start_ms = proxy_now_ms(px);
+    if (c->r.start_ms == 0)
+        c->r.start_ms = 1;
+    proxy_next_id(px, c->r.start_ms, c->r.id);
+    if (c->lconf != NULL && c->lconf->session != NULL)
+        snprintf(c->session, sizeof(c->session), "%s", c->lconf->session);
+}
+
+void
+conn_deny(struct conn *c, enum reason reason)
+{
+    struct evbuffer *out = bufferevent_get_output(c->client);
+
+    c->r.reason = reason;
+    if (c->query != NULL) {
+        resolver_cancel(c->query);
+        c->query = NULL;
+    }
+    conn_free_upstream(c);
+    reply_deny(c, out);
+    conn_log_request(c);
+    conn_set_state(c, CONN_CLOSING);
+    /* Keep reading (and discarding) so that closing does not reset the
+     * connection before the client has read the reply. */
+    bufferevent_enable(c->client, EV_READ | EV_WRITE);
+    conn_set_timer(c, CONN_LINGER_MS);
+}
+
+/* A finished reply has been flushed in CLOSING: stop writing, and close
+ * when the client does. */
+static void
+conn_closing_flushed(struct conn *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->client);
+
+    if (fd != -1)
+        shutdown(fd, SHUT_WR);
+}
+
+void
+conn_request_done(struct conn *c)
+{
+    conn_log_request(c);
+    conn_req_reset(c);
+    c->requests++;
+    conn_set_state(c, CONN_READ_HEAD);
+    conn_touch(c);
+    conn_set_timer(c, c->px->policy->idle_timeout_ms);
+    if (c->px->shutting_down &&
+        evbuffer_get_length(bufferevent_get_input(c->client)) == 0) {
+        conn_close(c);
+        return;
+    }
+    bufferevent_enable(c->client, EV_READ);
+    /* A pipelined request may already be waiting. */
+    if (evbuffer_get_length(bufferevent_get_input(c->client)) > 0)
+        bufferevent_trigger(c->client, EV_READ, 0);
+}
+
+/* ---- target parsing ---------------------------------------------------- */
+
+static bool
+conn_parse_port(const char *p, size_t len, uint16_t *port)
+{
+    unsigned long v = 0;
+
+    if (len == 0 || len > 5)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (unsigned long)(p[i] - '0');
+    }
+    if (v == 0 || v > 65535)
+        return false;
+    *port = (uint16_t)v;
+    return true;
+}
+
+/* Splits "host:port", "[v6]:port" or (without <need_port>) "host" into a
+ * host slice (brackets kept) and a port. */
+static bool
+conn_split_authority(const char *p, size_t len, bool need_port,
+                     uint16_t default_port, struct slice *host, uint16_t *port)
+{
+    const char *colon = NULL;
+
+    if (len == 0)
+        return false;
+    if (p[0] == '[') {
+        const char *close = memchr(p, ']', len);
+
+        if (close == NULL)
+            return false;
+        host->p = p;
+        host->len = (size_t)(close - p) + 1;
+        if (host->len == len) {
+            if (need_port)
+                return false;
+            *port = default_port;
+            return true;
+        }
+        if (p[host->len] != ':')
+            return false;
+        colon = p + host->len;
+    } else {
+        for (size_t i = len; i > 0; i--) {
+            if (p[i - 1] == ':') {
+                colon = p + i - 1;
+                break;
+            }
+        }
+        host->p = p;
+        host->len = colon != NULL ? (size_t)(colon - p) : len;
+        /* An unbracketed IPv6 address has more than one colon. */
+        if (colon != NULL && memchr(p, ':', host->len) != NULL)
+            return false;
+        if (colon == NULL) {
+            if (need_port)
+                return false;
+            *port = default_port;
+            return true;
+        }
+    }
+    if (host->len == 0)
+        return false;
+    return conn_parse_port(colon + 1, (size_t)(p + len - colon - 1), port);
+}
+
+static bool
+conn_has_prefix_ci(struct slice s, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    if (s.len < n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s.p[i];
+
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        if (ch != lit[i])
+            return false;
+    }
+    return true;
+}
+
+static void
+conn_set_why(struct conn *c, const char *why)
+{
+    snprintf(c->r.why, sizeof(c->r.why), "%s", why);
+}
+
+/* Fills host, port, authority and path from the request target; on a
+ * malformed target sets why and returns false. <host> is left pointing at
+ * the host text inside the head. */
+static bool
+conn_parse_target(struct conn *c, const struct http_request *req,
+                  struct slice *host)
+{
+    struct slice t = req->target;
+    struct conn_req *r = &c->r;
+    static const char http[] = "http://";
+    size_t alen = 0;
+
+    if (r->is_connect) {
+        if (!conn_split_authority(t.p, t.len, true, 0, host, &r->port)) {
+            conn_set_why(c, "CONNECT needs a host:port target");
+            return false;
+        }
+        snprintf(r->authority, sizeof(r->authority), "%.*s", (int)t.len, t.p);
+        return true;
+    }
+    if (t.len > 0 && t.p[0] == '/') {
+        conn_set_why(c, "origin-form request; this is a proxy: send an "
+                        "absolute URI (http://host/path) or use CONNECT");
+        return false;
+    }
+    if (conn_has_prefix_ci(t, "https://")) {
+        conn_set_why(c, "https:// URIs are not forwarded; use CONNECT");
+        return false;
+    }
+    if (!conn_has_prefix_ci(t, http)) {
+        if (memchr(t.p, ':', t.len) != NULL && memchr(t.p, '/', t.len) == NULL)
+            conn_set_why(c, "authority-form target is only valid with "
+                            "CONNECT");
+        else
+            conn_set_why(c, "request target is not an http:// URI");
+        return false;
+    }
+    t.p += sizeof(http) - 1;
+    t.len -= sizeof(http) - 1;
+    if (memchr(t.p, '#', t.len) != NULL) {
+        conn_set_why(c, "fragment in request target");
+        return false;
+    }
+    while (alen < t.len && t.p[alen] != '/' && t.p[alen] != '?')
+        alen++;
+    if (memchr(t.p, '@', alen) != NULL) {
+        conn_set_why(c, "credentials in the request URI");
+        return false;
+    }
+    if (!conn_split_authority(t.p, alen, false, 80, host, &r->port) ||
+        alen >= sizeof(r->authority)) {
+        conn_set_why(c, "bad authority in request URI");
+        return false;
+    }
+    memcpy(r->authority, t.p, alen);
+    r->authority[alen] = '\0';
+    /* The path as sent upstream: "/" when empty, "/?q" for a bare query. */
+    size_t plen = t.len - alen;
+    bool slash = plen == 0 || t.p[alen] == '?';
+
+    r->path = malloc(plen + 2);
+    if (r->path == NULL) {
+        conn_set_why(c, "out of memory");
+        return false;
+    }
+    snprintf(r->path, plen + 2, "%s%.*s", slash ? "/" : "", (int)plen,
+             t.p + alen);
+    return true;
+}
+
+/* ---- deciding ----------------------------------------------------------- */
+
+static void conn_resolved_cb(enum resolver_status status,
+                             const struct addr *addrs, size_t n, void *arg);
+
+static const char *
+conn_resolver_status_text(enum resolver_status s)
+{
+    switch (s) {
+    case RESOLVER_OK:
+        return "ok";
+    case RESOLVER_NXDOMAIN:
+        return "no such name (NXDOMAIN or no address)";
+    case RESOLVER_SERVFAIL:
+        return "the DNS server failed (SERVFAIL)";
+    case RESOLVER_TIMEOUT:
+        return "the DNS lookup timed out";
+    case RESOLVER_CANCELLED:
+        return "the lookup was cancelled";
+    }
+    return "lookup failed";
+}
+
+/* Step 5: every address must pass, and none may be one of our own
+ * listeners; then connect to the first. */
+static void
+conn_addrs_ready(struct conn *c)
+{
+    struct conn_req *r = &c->r;
+    char text[ADDR_TEXT_MAX];
+
+    for (size_t i = 0; i < r->n_addrs; i++) {
+        enum addr_class cls = ADDR_PUBLIC;
+        bool own = proxy_is_own_listener(c->px, &r->addrs[i], r->port);
+
+        if (policy_check_addr(c->policy, &r->addrs[i]) == REASON_ALLOWED &&
+            !own)
+            continue;
+        addr_format(&r->addrs[i], text);
+        addr_is_denied(&r->addrs[i], c->policy->deny_ranges,
+                       c->policy->allow_ranges, &cls);
+        snprintf(r->why, sizeof(r->why), "%s (%s)", text,
+                 own ? "this proxy's own listener" : addr_class_name(cls));
+        conn_deny(c, REASON_DENIED_ADDRESS);
+        return;
+    }
+    r->next_addr = 0;
+    conn_connect_next(c);
+}
+
+static void
+conn_resolve(struct conn *c)
+{
+    conn_set_state(c, CONN_RESOLVING);
+    /* Set before the call: the callback may come from inside it. */
+    c->query =
+        resolver_lookup(c->px->resolver, c->r.host, conn_resolved_cb, c);
+}
+
+static void
+conn_resolved_cb(enum resolver_status status, const struct addr *addrs,
+                 size_t n, void *arg)
+{
+    struct conn *c = arg;
+
+    c->query = NULL;
+    if (status != RESOLVER_OK || n == 0) {
+        conn_set_why(c, conn_resolver_status_text(
+                            status == RESOLVER_OK ? RESOLVER_NXDOMAIN : status));
+        conn_deny(c, REASON_DNS_FAILURE);
+        return;
+    }
+    if (n > RESOLVER_ADDRS_MAX)
+        n = RESOLVER_ADDRS_MAX;
+    memcpy(c->r.addrs, addrs, n * sizeof(*addrs));
+    c->r.n_addrs = n;
+    conn_addrs_ready(c);
+}
+
+static void
+conn_upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    struct conn_req *r = &c->r;
+
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED) {
+        evtimer_del(c->timer);
+        r->connected = true;
+        r->addr = r->addrs[r->next_addr - 1];
+        snprintf(c->up_host, sizeof(c->up_host), "%s", r->host);
+        c->up_port = r->port;
+        c->up_addr = r->addr;
+        if (r->is_connect)
+            tunnel_start(c);
+        else
+            forward_start(c);
+        return;
+    }
+    snprintf(r->why, sizeof(r->why), "%s",
+             strerror(EVUTIL_SOCKET_ERROR() != 0 ? EVUTIL_SOCKET_ERROR()
+                                                 : ECONNREFUSED));
+    r->timed_out = false;
+    conn_free_upstream(c);
+    conn_connect_next(c);
+}
+
+/* Tries the checked addresses in order; the answer's own order decides. */
+static void
+conn_connect_next(struct conn *c)
+{
+    struct conn_req *r = &c->r;
+
+    conn_set_state(c, CONN_CONNECTING);
+    while (r->next_addr < r->n_addrs) {
+        const struct addr *a = &r->addrs[r->next_addr++];
+
+        c->upstream = upstream_connect(c->px->base, a, r->port);
+        if (c->upstream == NULL) {
+            snprintf(r->why, sizeof(r->why), "%s", strerror(errno));
+            continue;
+        }
+        bufferevent_setcb(c->upstream, NULL, NULL, conn_upstream_event_cb, c);
+        conn_set_timer(c, c->policy->connect_timeout_ms);
+        return;
+    }
+    conn_deny(c, r->timed_out ? REASON_UPSTREAM_TIMEOUT
+                              : REASON_UPSTREAM_FAILED);
+}
+
+/* Copies what the log should show of a host that failed normalisation. */
+static void
+conn_copy_raw_host(struct conn *c, struct slice host)
+{
+    size_t n = host.len < DOMAIN_NAME_MAX - 1 ? host.len : DOMAIN_NAME_MAX - 1;
+
+    memcpy(c->r.host, host.p, n);
+    c->r.host[n] = '\0';
+}
+
+/* A complete head: judge it and start the upstream side. */
+static void
+conn_handle_request(struct conn *c, const struct http_request *req)
+{
+    struct proxy *px = c->px;
+    struct conn_req *r = &c->r;
+    struct evbuffer *in = bufferevent_get_input(c->client);
+    struct slice host = { NULL, 0 };
+    const char *why = NULL;
+
+    evtimer_del(c->timer);
+    if (req->method.len >= sizeof(r->method)) {
+        conn_set_why(c, "method too long");
+        conn_deny(c, REASON_BAD_REQUEST);
+        return;
+    }
+    memcpy(r->method, req->method.p, req->method.len);
+    r->method[req->method.len] = '\0';
+    r->is_connect = strcmp(r->method, "CONNECT") == 0;
+    r->is_head = strcmp(r->method, "HEAD") == 0;
+    r->version_minor = req->version_minor;
+
+    if (c->lconf == NULL || px->shutting_down) {
+        conn_deny(c, REASON_SHUTTING_DOWN);
+        return;
+    }
+    /* No egress without an audit line: while the access log fails, refuse;
+     * the refusal's own line is the probe that ends the outage. */
+    if (sink_is_failed(px->access)) {
+        conn_deny(c, REASON_LOG_UNAVAILABLE);
+        return;
+    }
+    if (!conn_parse_target(c, req, &host)) {
+        if (host.p != NULL)
+            conn_copy_raw_host(c, host);
+        conn_deny(c, REASON_BAD_REQUEST);
+        return;
+    }
+    if (http_request_framing(req, &c->req_framing, &why) != HTTP_HEAD_DONE) {
+        conn_set_why(c, why != NULL ? why : "bad message framing");
+        conn_deny(c, REASON_BAD_REQUEST);
+        return;
+    }
+    if (r->is_connect && c->req_framing.kind != HTTP_BODY_NONE) {
+        conn_set_why(c, "CONNECT with a request body");
+        conn_deny(c, REASON_BAD_REQUEST);
+        return;
+    }
+
+    policy_check_host(c->policy, c->lconf, host.p, host.len, r->port, &r->d);
+    r->reason = r->d.reason;
+    r->would_deny = r->d.would_deny;
+    r->tier = r->d.tier;
+    if (r->d.host[0] != '\0')
+        snprintf(r->host, sizeof(r->host), "%s", r->d.host);
+    else
+        conn_copy_raw_host(c, host);
+    if (r->reason != REASON_ALLOWED && r->reason != REASON_REPORT_ONLY) {
+        if (r->reason == REASON_BAD_REQUEST)
+            conn_set_why(c, "the host is neither a DNS name nor an IP address");
+        conn_deny(c, r->reason);
+        return;
+    }
+
+    c->client_close = c->req_framing.close;
+    if (!r->is_connect) {
+        c->pending = evbuffer_new();
+        if (c->pending == NULL) {
+            conn_set_why(c, "out of memory");
+            conn_deny(c, REASON_BAD_REQUEST);
+            return;
+        }
+        forward_build_request_head(c, req, c->pending);
+    }
+    evbuffer_drain(in, req->head_len);
+    /* Bytes after the head wait until the upstream side is ready. */
+    bufferevent_disable(c->client, EV_READ);
+
+    if (!r->is_connect && c->upstream != NULL) {
+        if (c->upstream_reusable && c->up_port == r->port &&
+            strcmp(c->up_host, r->host) == 0) {
+            r->connected = true;
+            r->reused = true;
+            r->addr = c->up_addr;
+            forward_start(c);
+            return;
+        }
+    }
+    conn_free_upstream(c);
+    if (r->d.is_literal) {
+        r->addrs[0] = r->d.literal;
+        r->n_addrs = 1;
+        conn_addrs_ready(c);
+        return;
+    }
+    conn_resolve(c);
+}
+
+void
+conn_retry_fresh(struct conn *c)
+{
+    conn_free_upstream(c);
+    c->r.connected = false;
+    c->r.reused = false;
+    if (c->r.d.is_literal) {
+        c->r.addrs[0] = c->r.d.literal;
+        c->r.n_addrs = 1;
+        conn_addrs_ready(c);
+        return;
+    }
+    conn_resolve(c);
+}
+
+static void
+conn_read_head(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->client);
+    size_t len = evbuffer_get_length(in);
+    size_t max = c->px->policy->max_header_bytes;
+    struct http_request *req;
+    const char *why = NULL;
+    enum http_head_result res;
+    const char *p;
+
+    if (len == 0)
+        return;
+    /* The head timer starts with the first byte of a request. */
+    if (c->r.start_ms == 0) {
+        conn_begin_request(c);
+        conn_set_timer(c, c->policy->header_timeout_ms);
+    }
+    if (len > max)
+        len = max;
+    p = (const char *)evbuffer_pullup(in, (ssize_t)len);
+    if (p == NULL)
+        return;
+    req = malloc(sizeof(*req));
+    if (req == NULL) {
+        conn_close(c);
+        return;
+    }
+    res = http_request_parse(p, len, max, req, &why);
+    switch (res) {
+    case HTTP_HEAD_AGAIN:
+        break;
+    case HTTP_HEAD_BAD:
+        conn_set_why(c, why != NULL ? why : "malformed request head");
+        conn_deny(c, REASON_BAD_REQUEST);
+        break;
+    case HTTP_HEAD_TOO_BIG:
+        conn_deny(c, REASON_HEADER_TOO_LARGE);
+        break;
+    case HTTP_HEAD_DONE:
+        conn_handle_request(c, req);
+        break;
+    }
+    free(req);
+}
+
+/* ---- callbacks ------------------------------------------------------------ */
+
+static void
+conn_client_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    switch (c->state) {
+    case CONN_READ_HEAD:
+        conn_read_head(c);
+        break;
+    case CONN_FORWARD:
+        forward_client_readable(c);
+        break;
+    case CONN_CLOSING:
+        evbuffer_drain(bufferevent_get_input(bev),
+                       evbuffer_get_length(bufferevent_get_input(bev)));
+        break;
+    case CONN_RESOLVING:
+    case CONN_CONNECTING:
+    case CONN_TUNNEL:
+        bufferevent_disable(bev, EV_READ);
+        break;
+    }
+}
+
+static void
+conn_client_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    switch (c->state) {
+    case CONN_CLOSING:
+        conn_closing_flushed(c);
+        break;
+    case CONN_FORWARD:
+        forward_client_drained(c);
+        break;
+    case CONN_READ_HEAD:
+    case CONN_RESOLVING:
+    case CONN_CONNECTING:
+    case CONN_TUNNEL:
+        break;
+    }
+}
+
+static void
+conn_client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    if (c->state == CONN_FORWARD && (what & BEV_EVENT_EOF) &&
+        !(what & BEV_EVENT_ERROR)) {
+        forward_client_eof(c);
+        return;
+    }
+    /* EOF or error: the client is gone. A request still being decided
+     * is logged as it stands. */
+    conn_close(c);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    struct proxy *px = c->px;
+    int64_t now = proxy_now_ms(px);
+    uint32_t idle = px->policy->idle_timeout_ms;
+
+    (void)fd;
+    (void)what;
+    switch (c->state) {
+    case CONN_READ_HEAD:
+        if (c->r.start_ms == 0) {
+            /* Idle between requests, or never sent a byte. */
+            conn_close(c);
+            return;
+        }
+        conn_set_why(c, "request head not received in time");
+        conn_deny(c, REASON_BAD_REQUEST);
+        return;
+    case CONN_CONNECTING:
+        c->r.timed_out = true;
+        snprintf(c->r.why, sizeof(c->r.why), "connect timed out");
+        conn_free_upstream(c);
+        conn_connect_next(c);
+        return;
+    case CONN_TUNNEL:
+    case CONN_FORWARD:
+        if (now - c->last_io_ms < (int64_t)idle) {
+            conn_set_timer(c, (uint32_t)(idle - (now - c->last_io_ms)));
+            return;
+        }
+        if (c->state == CONN_FORWARD && !c->resp_head_done) {
+            conn_deny(c, REASON_UPSTREAM_TIMEOUT);
+            return;
+        }
+        conn_close(c);
+        return;
+    case CONN_RESOLVING:
+        /* The resolver enforces its own timeout; nothing to do. */
+        return;
+    case CONN_CLOSING:
+        conn_close(c);
+        return;
+    }
+}
+
+void
+conn_close_all(struct proxy *px)
+{
+    while (px->conns != NULL)
+        conn_close(px->conns);
+}
+
+void
+conn_close_idle(struct proxy *px)
+{
+    struct conn *c = px->conns, *next;
+
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->state == CONN_READ_HEAD && c->r.start_ms == 0)
+            conn_close(c);
+    }
+}

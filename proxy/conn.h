@@ -1,0 +1,55 @@
+/* proxy/conn.h - one client connection: reads request heads, decides them
+ * (policy, then DNS, then the address check), connects only to checked
+ * addresses and hands over to tunnel.c or forward.c. A conn dies in one
+ * place, conn_close(). */
+#ifndef PROXY_CONN_H
+#define PROXY_CONN_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include <event2/util.h>
+
+#include "policy/reason.h"
+#include "proxy/conn-t.h"
+
+struct proxy;
+
+/* Creates the connection for accepted socket <fd> on listener <listener>
+ * (name, copied). Takes ownership of <fd> in every case. */
+struct conn *conn_new(struct proxy *px, const char *listener,
+                      evutil_socket_t fd, const struct sockaddr *sa,
+                      socklen_t salen);
+
+/* Ends the current request as denied with <reason> (status and body from
+ * reply.c), logs it and closes the connection after the reply is sent. */
+void conn_deny(struct conn *c, enum reason reason);
+
+/* Writes the access line of the current request once (no-op after). */
+void conn_log_request(struct conn *c);
+
+/* Logs the current request if any and frees everything. The caller
+ * returns right after. */
+void conn_close(struct conn *c);
+
+/* The current request is finished and the connection stays open: log it,
+ * reset per-request state and go back to reading a head. */
+void conn_request_done(struct conn *c);
+
+/* Re-arm the connection's single timer for <ms> from now. */
+void conn_set_timer(struct conn *c, uint32_t ms);
+
+/* Called by tunnel.c/forward.c on traffic, for the idle timeout. */
+void conn_touch(struct conn *c);
+
+/* The kept-alive upstream failed before answering a body-less request:
+ * forget it and connect afresh (resolving again). */
+void conn_retry_fresh(struct conn *c);
+
+/* Closes every connection at once (shutdown grace expired). */
+void conn_close_all(struct proxy *px);
+
+/* Closes connections that are idle between requests (shutdown start). */
+void conn_close_idle(struct proxy *px);
+
+#endif /* PROXY_CONN_H */

@@ -1,1 +1,474 @@
+/* proxy/forward.c - absolute-URI HTTP forwarding.
+ *
+ * Bodies are relayed as they arrive, never buffered whole: at most
+ * FORWARD_OUT_MAX bytes wait towards either side before the feeding side
+ * stops being read. Chunked bodies are passed through unchanged while
+ * chunked_feed() checks their framing, so the message ends exactly where
+ * the framing says and nothing after it is taken as part of it. */
 #include "config.h"
+#include "proxy/forward.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "proxy/conn.h"
+#include "proxy/proxy.h"
+
+#define FORWARD_VIA "sluice"
+
+static void forward_upstream_read_cb(struct bufferevent *bev, void *arg);
+static void forward_upstream_write_cb(struct bufferevent *bev, void *arg);
+static void forward_upstream_event_cb(struct bufferevent *bev, short what,
+                                      void *arg);
+
+static void
+forward_add_field(struct evbuffer *out, const struct http_field *f)
+{
+    evbuffer_add(out, f->name.p, f->name.len);
+    evbuffer_add(out, ": ", 2);
+    evbuffer_add(out, f->value.p, f->value.len);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+void
+forward_build_request_head(struct conn *c, const struct http_request *req,
+                           struct evbuffer *out)
+{
+    evbuffer_add_printf(out, "%s %s HTTP/1.%d\r\nHost: %s\r\n", c->r.method,
+                        c->r.path, req->version_minor, c->r.authority);
+    for (size_t i = 0; i < req->n_fields; i++) {
+        const struct http_field *f = &req->fields[i];
+
+        /* Host is rewritten to the URI authority: the authority is what
+         * was judged, so it is also what the origin sees. */
+        if (http_name_is(f->name, "host") ||
+            http_field_is_hop_by_hop(req->fields, req->n_fields, f->name))
+            continue;
+        forward_add_field(out, f);
+    }
+    if (c->req_framing.kind == HTTP_BODY_CHUNKED)
+        evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+    evbuffer_add_printf(out, "Via: 1.%d " FORWARD_VIA "\r\n\r\n",
+                        req->version_minor);
+}
+
+/* Relays body bytes from <in> to <out> under <f>'s framing. Returns -1 on a
+ * malformed chunked body, 1 when the body is complete, 0 otherwise. */
+static int
+forward_relay_body(struct evbuffer *in, struct evbuffer *out,
+                   const struct http_framing *f, struct chunked *ck,
+                   uint64_t *left, uint64_t *count, const char **why)
+{
+    size_t avail = evbuffer_get_length(in);
+
+    switch (f->kind) {
+    case HTTP_BODY_NONE:
+        return 1;
+    case HTTP_BODY_CLOSE:
+        *count += avail;
+        evbuffer_remove_buffer(in, out, avail);
+        return 0;
+    case HTTP_BODY_LENGTH: {
+        size_t n = avail < *left ? avail : (size_t)*left;
+
+        evbuffer_remove_buffer(in, out, n);
+        *left -= n;
+        *count += n;
+        return *left == 0 ? 1 : 0;
+    }
+    case HTTP_BODY_CHUNKED:
+        break;
+    }
+    while (avail > 0) {
+        struct evbuffer_iovec vec;
+        size_t used = 0;
+        enum chunked_result res;
+
+        if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
+            break;
+        res = chunked_feed(ck, vec.iov_base, vec.iov_len, &used, why);
+        if (res == CHUNKED_BAD)
+            return -1;
+        if (res == CHUNKED_END) {
+            evbuffer_remove_buffer(in, out, used);
+            *count += used;
+            return 1;
+        }
+        evbuffer_remove_buffer(in, out, vec.iov_len);
+        *count += vec.iov_len;
+        avail -= vec.iov_len;
+    }
+    return 0;
+}
+
+/* A kept-alive upstream between requests: any byte or event from it means
+ * it can no longer be used. */
+static void
+forward_idle_drop(struct conn *c)
+{
+    bufferevent_free(c->upstream);
+    c->upstream = NULL;
+    c->upstream_reusable = false;
+}
+
+static void
+forward_idle_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    forward_idle_drop(arg);
+}
+
+static void
+forward_idle_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    (void)what;
+    forward_idle_drop(arg);
+}
+
+/* The exchange is over in both directions: keep both sides alive when the
+ * framing allows, else close. */
+static void
+forward_finish(struct conn *c)
+{
+    bool keep_up = !c->resp_framing.close &&
+                   c->resp_framing.kind != HTTP_BODY_CLOSE &&
+                   evbuffer_get_length(bufferevent_get_input(c->upstream)) ==
+                       0;
+
+    c->upstream_reusable = keep_up;
+    if (keep_up) {
+        /* An idle kept upstream only needs to notice its own close. */
+        bufferevent_setcb(c->upstream, forward_idle_read_cb, NULL,
+                          forward_idle_event_cb, c);
+        bufferevent_enable(c->upstream, EV_READ);
+    } else {
+        bufferevent_free(c->upstream);
+        c->upstream = NULL;
+    }
+    if (c->client_close || c->resp_framing.kind == HTTP_BODY_CLOSE) {
+        conn_log_request(c);
+        c->state = CONN_CLOSING;
+        bufferevent_enable(c->client, EV_READ | EV_WRITE);
+        conn_set_timer(c, c->policy->idle_timeout_ms);
+        if (evbuffer_get_length(bufferevent_get_output(c->client)) == 0)
+            bufferevent_trigger(c->client, EV_WRITE, 0);
+        return;
+    }
+    conn_request_done(c);
+}
+
+/* Ends the exchange in error after part of it has been relayed. */
+static void
+forward_abort(struct conn *c, enum reason reason, const char *why)
+{
+    if (why != NULL)
+        snprintf(c->r.why, sizeof(c->r.why), "%s", why);
+    if (!c->resp_head_done) {
+        conn_deny(c, reason);
+        return;
+    }
+    conn_close(c);
+}
+
+static void
+forward_pump_request(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->client);
+    struct evbuffer *out = bufferevent_get_output(c->upstream);
+    const char *why = NULL;
+    int rc;
+
+    if (c->req_done)
+        return;
+    rc = forward_relay_body(in, out, &c->req_framing, &c->req_ck, &c->req_left,
+                            &c->r.bytes_up, &why);
+    if (rc == -1) {
+        forward_abort(c, REASON_BAD_REQUEST,
+                      why != NULL ? why : "malformed chunked request body");
+        return;
+    }
+    conn_touch(c);
+    if (rc == 1) {
+        c->req_done = true;
+        /* Pipelined requests wait until this exchange is over. */
+        bufferevent_disable(c->client, EV_READ);
+        if (c->resp_done)
+            forward_finish(c);
+        return;
+    }
+    if (evbuffer_get_length(out) >= FORWARD_OUT_MAX) {
+        bufferevent_disable(c->client, EV_READ);
+        bufferevent_setwatermark(c->upstream, EV_WRITE, FORWARD_OUT_MAX / 2,
+                                 0);
+    }
+}
+
+static void
+forward_build_response_head(struct conn *c, const struct http_response *resp,
+                            struct evbuffer *out, bool close)
+{
+    evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", resp->status,
+                        (int)resp->reason.len, resp->reason.p);
+    for (size_t i = 0; i < resp->n_fields; i++) {
+        const struct http_field *f = &resp->fields[i];
+
+        if (http_field_is_hop_by_hop(resp->fields, resp->n_fields, f->name))
+            continue;
+        forward_add_field(out, f);
+    }
+    if (resp->status >= 200 && c->resp_framing.kind == HTTP_BODY_CHUNKED)
+        evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+    if (close)
+        evbuffer_add_printf(out, "Connection: close\r\n");
+    evbuffer_add_printf(out, "Via: 1.%d " FORWARD_VIA "\r\n\r\n",
+                        resp->version_minor);
+}
+
+/* Parses response heads until the final one; returns false if the
+ * exchange ended (aborted) or more bytes are needed. */
+static bool
+forward_read_response_head(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->upstream);
+    struct evbuffer *out = bufferevent_get_output(c->client);
+    struct slice method = { c->r.method, strlen(c->r.method) };
+
+    while (!c->resp_head_done) {
+        size_t len = evbuffer_get_length(in);
+        struct http_response *resp;
+        const char *why = NULL;
+        enum http_head_result res;
+        const char *p;
+
+        if (len == 0)
+            return false;
+        if (len > FORWARD_RESPONSE_HEAD_MAX)
+            len = FORWARD_RESPONSE_HEAD_MAX;
+        p = (const char *)evbuffer_pullup(in, (ssize_t)len);
+        resp = malloc(sizeof(*resp));
+        if (p == NULL || resp == NULL) {
+            free(resp);
+            forward_abort(c, REASON_UPSTREAM_FAILED, "out of memory");
+            return false;
+        }
+        res = http_response_parse(p, len, FORWARD_RESPONSE_HEAD_MAX, resp,
+                                  &why);
+        if (res == HTTP_HEAD_AGAIN) {
+            free(resp);
+            return false;
+        }
+        if (res != HTTP_HEAD_DONE) {
+            free(resp);
+            forward_abort(c, REASON_UPSTREAM_FAILED,
+                          res == HTTP_HEAD_TOO_BIG
+                              ? "the origin sent an oversized response head"
+                              : "the origin sent a malformed response");
+            return false;
+        }
+        if (resp->status == 101) {
+            /* Upgrade is hop-by-hop and was never forwarded. */
+            free(resp);
+            forward_abort(c, REASON_UPSTREAM_FAILED,
+                          "the origin switched protocols unasked");
+            return false;
+        }
+        if (resp->status < 200) {
+            /* 100 Continue and friends pass through; the final head
+             * follows. */
+            c->resp_framing.kind = HTTP_BODY_NONE;
+            forward_build_response_head(c, resp, out, false);
+            evbuffer_drain(in, resp->head_len);
+            free(resp);
+            continue;
+        }
+        if (http_response_framing(resp, method, &c->resp_framing, &why) !=
+            HTTP_HEAD_DONE) {
+            free(resp);
+            forward_abort(c, REASON_UPSTREAM_FAILED,
+                          why != NULL ? why : "bad response framing");
+            return false;
+        }
+        if (c->resp_framing.kind == HTTP_BODY_CHUNKED &&
+            c->r.version_minor == 0) {
+            /* We asked in HTTP/1.0; a chunked answer is the origin's
+             * mistake and an HTTP/1.0 client could not decode it. */
+            free(resp);
+            forward_abort(c, REASON_UPSTREAM_FAILED,
+                          "chunked response to an HTTP/1.0 request");
+            return false;
+        }
+        c->r.status = resp->status;
+        c->resp_left = c->resp_framing.length;
+        chunked_init(&c->resp_ck);
+        c->resp_done = c->resp_framing.kind == HTTP_BODY_NONE;
+        forward_build_response_head(
+            c, resp, out,
+            c->client_close || c->resp_framing.kind == HTTP_BODY_CLOSE);
+        evbuffer_drain(in, resp->head_len);
+        free(resp);
+        c->resp_head_done = true;
+    }
+    return true;
+}
+
+static void
+forward_pump_response(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->upstream);
+    struct evbuffer *out = bufferevent_get_output(c->client);
+    const char *why = NULL;
+    int rc;
+
+    if (!c->resp_head_done && !forward_read_response_head(c))
+        return;
+    if (!c->resp_done) {
+        rc = forward_relay_body(in, out, &c->resp_framing, &c->resp_ck,
+                                &c->resp_left, &c->r.bytes_down, &why);
+        if (rc == -1) {
+            forward_abort(c, REASON_UPSTREAM_FAILED,
+                          "malformed chunked response body");
+            return;
+        }
+        conn_touch(c);
+        if (rc == 1)
+            c->resp_done = true;
+    }
+    if (c->resp_done) {
+        if (c->req_done) {
+            forward_finish(c);
+            return;
+        }
+        /* The origin answered before the request body ended (e.g. 413):
+         * the rest of the body is not wanted; close after the answer. */
+        c->client_close = true;
+        c->req_done = true;
+        c->resp_framing.close = true;
+        forward_finish(c);
+        return;
+    }
+    if (evbuffer_get_length(out) >= FORWARD_OUT_MAX) {
+        bufferevent_disable(c->upstream, EV_READ);
+        bufferevent_setwatermark(c->client, EV_WRITE, FORWARD_OUT_MAX / 2, 0);
+    }
+}
+
+static void
+forward_upstream_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    forward_pump_response(arg);
+}
+
+static void
+forward_upstream_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+    if (!c->req_done)
+        bufferevent_enable(c->client, EV_READ);
+}
+
+static void
+forward_upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    if ((what & BEV_EVENT_EOF) && c->resp_head_done && !c->resp_done &&
+        c->resp_framing.kind == HTTP_BODY_CLOSE) {
+        /* Close-delimited body: this EOF is its end. */
+        forward_pump_response(c);
+        c->resp_done = true;
+        if (!c->req_done) {
+            c->req_done = true;
+            c->client_close = true;
+        }
+        forward_finish(c);
+        return;
+    }
+    if (!c->resp_head_done)
+        forward_pump_response(c);
+    if (c->state != CONN_FORWARD)
+        return;
+    if (c->r.reused && !c->resp_head_done && c->r.bytes_down == 0 &&
+        c->req_framing.kind == HTTP_BODY_NONE &&
+        evbuffer_get_length(bufferevent_get_input(c->upstream)) == 0) {
+        /* The origin closed the idle connection as we reused it: the
+         * request never reached it, so it is safe to send it afresh. */
+        conn_retry_fresh(c);
+        return;
+    }
+    forward_abort(c, REASON_UPSTREAM_FAILED,
+                  "the origin closed the connection before a complete "
+                  "response");
+}
+
+void
+forward_start(struct conn *c)
+{
+    struct evbuffer *up = bufferevent_get_output(c->upstream);
+
+    c->state = CONN_FORWARD;
+    conn_touch(c);
+    c->req_done = c->req_framing.kind == HTTP_BODY_NONE;
+    c->req_left = c->req_framing.length;
+    chunked_init(&c->req_ck);
+    c->resp_done = false;
+    c->resp_head_done = false;
+    c->upstream_reusable = false;
+    memset(&c->resp_framing, 0, sizeof(c->resp_framing));
+    if (c->r.reused) {
+        /* Keep the head: a stale kept-alive upstream means sending it
+         * again on a fresh connection. */
+        size_t n = evbuffer_get_length(c->pending);
+
+        evbuffer_add(up, evbuffer_pullup(c->pending, (ssize_t)n), n);
+    } else {
+        evbuffer_add_buffer(up, c->pending);
+    }
+    bufferevent_setcb(c->upstream, forward_upstream_read_cb,
+                      forward_upstream_write_cb, forward_upstream_event_cb, c);
+    bufferevent_setwatermark(c->upstream, EV_WRITE, 0, 0);
+    bufferevent_enable(c->upstream, EV_READ | EV_WRITE);
+    conn_set_timer(c, c->policy->idle_timeout_ms);
+    if (!c->req_done) {
+        forward_pump_request(c);
+        if (c->state == CONN_FORWARD && !c->req_done)
+            bufferevent_enable(c->client, EV_READ);
+    }
+}
+
+void
+forward_client_readable(struct conn *c)
+{
+    forward_pump_request(c);
+}
+
+void
+forward_client_drained(struct conn *c)
+{
+    bufferevent_setwatermark(c->client, EV_WRITE, 0, 0);
+    if (!c->resp_done)
+        bufferevent_enable(c->upstream, EV_READ);
+}
+
+void
+forward_client_eof(struct conn *c)
+{
+    /* A client that half-closes after a complete request still gets its
+     * answer; one that leaves mid-body ends the exchange. */
+    if (c->req_done) {
+        c->client_close = true;
+        return;
+    }
+    forward_pump_request(c);
+    if (c->state == CONN_FORWARD && !c->req_done)
+        conn_close(c);
+    else if (c->state == CONN_FORWARD)
+        c->client_close = true;
+}

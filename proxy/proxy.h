@@ -1,0 +1,87 @@
+/* proxy/proxy.h - the root object of a running proxy: event loop,
+ * current policy snapshot, resolver, log sinks, listeners and the list of
+ * open connections. Passed explicitly to everything in proxy/. Owns the
+ * lifecycle: start, reload (SIGHUP), log reopen (SIGUSR1), graceful stop
+ * (SIGTERM/SIGINT). */
+#ifndef PROXY_PROXY_H
+#define PROXY_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "logging/jsonl.h"
+#include "policy/policy.h"
+
+struct conn;
+struct listener;
+struct resolver;
+struct sink;
+
+struct proxy {
+    struct event_base *base;
+    struct policy *policy; /* current snapshot; one reference held */
+    char *policy_path;     /* NULL: the embedded default */
+    struct resolver *resolver;
+    struct sink *access;
+    struct sink *events; /* may be the same object as access */
+
+    struct listener **listeners;
+    size_t n_listeners;
+
+    struct conn *conns; /* every open client connection */
+    uint64_t n_conns;
+    bool accept_paused; /* max_connections reached */
+
+    struct event *sig_hup, *sig_term, *sig_int, *sig_usr1;
+    struct event *grace_timer;
+    bool shutting_down;
+    int exit_code;
+
+    uint8_t id_rand[10]; /* ULID-style ids: random part, counted up */
+    int64_t id_last_ms;
+
+    struct jsonl line; /* scratch for one log line */
+    int64_t started_ms;
+    uint64_t reloads;
+};
+
+/* Milliseconds since the epoch, from the loop's cached clock. */
+int64_t proxy_now_ms(struct proxy *px);
+
+/* Creates a proxy for <policy> (takes ownership of the reference) read from
+ * <path> (NULL: embedded). Binds every listener, opens the sinks, starts
+ * the resolver and installs signal handlers. Returns NULL with <err> filled
+ * on failure (the reference is released). */
+struct proxy *proxy_new(struct policy *policy, const char *path, char *err,
+                        size_t errlen);
+
+/* Logs the start event and runs the loop until shutdown. Returns the exit
+ * code. */
+int proxy_run(struct proxy *px);
+
+void proxy_free(struct proxy *px);
+
+/* Called by conn.c when a connection opens and closes, to keep the count
+ * and pause/resume accepting at max_connections. */
+void proxy_conn_opened(struct proxy *px, struct conn *c);
+void proxy_conn_closed(struct proxy *px, struct conn *c);
+
+/* Writes the 26-character request id for <now_ms> into <out> (27 bytes). */
+void proxy_next_id(struct proxy *px, int64_t now_ms, char out[27]);
+
+/* True if <a>:<port> is the bound address of one of our listeners. */
+bool proxy_is_own_listener(const struct proxy *px, const struct addr *a,
+                           uint16_t port);
+
+/* Writes the finished line in px->line to the access (or events) sink.
+ * Returns 0, or -1 if it could not be written. */
+int proxy_write_access(struct proxy *px);
+int proxy_write_event(struct proxy *px);
+
+/* Starts an event line: {"v":1,"ts":...,"event":<name>. */
+void proxy_event_begin(struct proxy *px, const char *name);
+
+#endif /* PROXY_PROXY_H */

@@ -1,1 +1,159 @@
+/* proxy/tunnel.c - CONNECT relay with backpressure and half-close.
+ *
+ * Side 0 is the client, side 1 the upstream. Bytes read from one side go
+ * to the other's output; when that output holds TUNNEL_OUT_MAX bytes the
+ * reading side is paused until it drains to half. An EOF from one side is
+ * passed on as shutdown(SHUT_WR) once everything before it is written;
+ * the tunnel ends when both directions are done. */
 #include "config.h"
+#include "proxy/tunnel.h"
+
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "proxy/conn.h"
+#include "proxy/proxy.h"
+#include "proxy/reply.h"
+
+enum tunnel_side { TUNNEL_CLIENT = 0, TUNNEL_UPSTREAM = 1 };
+
+static void tunnel_read_cb(struct bufferevent *from, void *arg);
+static void tunnel_write_cb(struct bufferevent *to, void *arg);
+static void tunnel_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static struct bufferevent *
+tunnel_bev(struct conn *c, enum tunnel_side s)
+{
+    return s == TUNNEL_CLIENT ? c->client : c->upstream;
+}
+
+static enum tunnel_side
+tunnel_side_of(struct conn *c, struct bufferevent *bev)
+{
+    return bev == c->client ? TUNNEL_CLIENT : TUNNEL_UPSTREAM;
+}
+
+/* Moves what side <s> has read to the other side, counting it. */
+static void
+tunnel_move(struct conn *c, enum tunnel_side s)
+{
+    struct bufferevent *from = tunnel_bev(c, s);
+    struct bufferevent *to = tunnel_bev(c, !s);
+    struct evbuffer *in = bufferevent_get_input(from);
+    struct evbuffer *out = bufferevent_get_output(to);
+    size_t n = evbuffer_get_length(in);
+
+    if (n == 0)
+        return;
+    if (s == TUNNEL_CLIENT)
+        c->r.bytes_up += n;
+    else
+        c->r.bytes_down += n;
+    evbuffer_add_buffer(out, in);
+    conn_touch(c);
+    if (evbuffer_get_length(out) >= TUNNEL_OUT_MAX) {
+        bufferevent_disable(from, EV_READ);
+        bufferevent_setwatermark(to, EV_WRITE, TUNNEL_OUT_MAX / 2, 0);
+    }
+}
+
+/* Both directions finished and flushed: the tunnel is over. */
+static bool
+tunnel_finished(struct conn *c)
+{
+    return c->eof[TUNNEL_CLIENT] && c->eof[TUNNEL_UPSTREAM] &&
+           evbuffer_get_length(bufferevent_get_output(c->client)) == 0 &&
+           evbuffer_get_length(bufferevent_get_output(c->upstream)) == 0;
+}
+
+/* Passes on side <s>'s EOF to the other side once its output is empty. */
+static void
+tunnel_pass_eof(struct conn *c, enum tunnel_side s)
+{
+    struct bufferevent *to = tunnel_bev(c, !s);
+
+    if (evbuffer_get_length(bufferevent_get_output(to)) == 0) {
+        evutil_socket_t fd = bufferevent_getfd(to);
+
+        if (fd != -1)
+            shutdown(fd, SHUT_WR);
+    } else {
+        /* tunnel_write_cb finishes the job when the output drains. */
+        bufferevent_setwatermark(to, EV_WRITE, 0, 0);
+    }
+}
+
+static void
+tunnel_read_cb(struct bufferevent *from, void *arg)
+{
+    struct conn *c = arg;
+
+    tunnel_move(c, tunnel_side_of(c, from));
+}
+
+static void
+tunnel_write_cb(struct bufferevent *to, void *arg)
+{
+    struct conn *c = arg;
+    enum tunnel_side s = tunnel_side_of(c, to);
+    struct bufferevent *from = tunnel_bev(c, !s);
+
+    if (c->eof[!s]) {
+        if (evbuffer_get_length(bufferevent_get_output(to)) == 0) {
+            evutil_socket_t fd = bufferevent_getfd(to);
+
+            if (fd != -1)
+                shutdown(fd, SHUT_WR);
+            if (tunnel_finished(c))
+                conn_close(c);
+        }
+        return;
+    }
+    /* Drained below the watermark: the feeding side may read again. */
+    bufferevent_setwatermark(to, EV_WRITE, 0, 0);
+    bufferevent_enable(from, EV_READ);
+}
+
+static void
+tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    enum tunnel_side s = tunnel_side_of(c, bev);
+
+    if (what & BEV_EVENT_ERROR) {
+        conn_close(c);
+        return;
+    }
+    if (what & BEV_EVENT_EOF) {
+        tunnel_move(c, s);
+        c->eof[s] = true;
+        bufferevent_disable(bev, EV_READ);
+        tunnel_pass_eof(c, s);
+        if (tunnel_finished(c))
+            conn_close(c);
+    }
+}
+
+void
+tunnel_start(struct conn *c)
+{
+    struct evbuffer *pre = bufferevent_get_input(c->client);
+
+    conn_touch(c);
+    c->state = CONN_TUNNEL;
+    c->eof[0] = c->eof[1] = false;
+    reply_tunnel_ok(c, bufferevent_get_output(c->client));
+    bufferevent_setcb(c->client, tunnel_read_cb, tunnel_write_cb,
+                      tunnel_event_cb, c);
+    bufferevent_setcb(c->upstream, tunnel_read_cb, tunnel_write_cb,
+                      tunnel_event_cb, c);
+    /* A client may send its first bytes (a TLS ClientHello) right behind
+     * the CONNECT head. */
+    if (evbuffer_get_length(pre) > 0)
+        tunnel_move(c, TUNNEL_CLIENT);
+    bufferevent_enable(c->client, EV_READ | EV_WRITE);
+    bufferevent_enable(c->upstream, EV_READ | EV_WRITE);
+    conn_set_timer(c, c->policy->idle_timeout_ms);
+}
