@@ -617,6 +617,14 @@ conn_handle_request(struct conn *c, const struct http_request *req)
     if (r->reason != REASON_ALLOWED && r->reason != REASON_REPORT_ONLY) {
         if (r->reason == REASON_BAD_REQUEST)
             conn_set_why(c, "the host is neither a DNS name nor an IP address");
+        if (r->reason == REASON_DENIED_ADDRESS) {
+            enum addr_class cls = ADDR_SPECIAL;
+
+            addr_is_denied(&r->d.literal, c->policy->deny_ranges,
+                           c->policy->allow_ranges, &cls);
+            snprintf(r->why, sizeof(r->why), "%s (%s)", r->host,
+                     addr_class_name(cls));
+        }
         conn_deny(c, r->reason);
         return;
     }

@@ -305,6 +305,7 @@ forward_read_response_head(struct conn *c)
         c->resp_left = c->resp_framing.length;
         chunked_init(&c->resp_ck);
         c->resp_done = c->resp_framing.kind == HTTP_BODY_NONE;
+        c->r.bytes_down += resp->head_len;
         forward_build_response_head(
             c, resp, out,
             c->client_close || c->resp_framing.kind == HTTP_BODY_CLOSE);
@@ -422,6 +423,8 @@ forward_start(struct conn *c)
     c->resp_head_done = false;
     c->upstream_reusable = false;
     memset(&c->resp_framing, 0, sizeof(c->resp_framing));
+    /* Heads count as relayed bytes: a secret in a header is egress too. */
+    c->r.bytes_up += evbuffer_get_length(c->pending);
     if (c->r.reused) {
         /* Keep the head: a stale kept-alive upstream means sending it
          * again on a fresh connection. */

@@ -87,6 +87,13 @@ reply_body(const struct conn *c, char *out, size_t outlen)
                  host, name);
         break;
     case REASON_DENIED_ADDRESS:
+        if (r->d.is_literal) {
+            snprintf(out, outlen,
+                     "sluice: %s is a private or reserved address sluice "
+                     "never connects to (reason %s)",
+                     r->why[0] != '\0' ? r->why : host, name);
+            break;
+        }
         snprintf(out, outlen,
                  "sluice: %s resolves to %s, a private or reserved address "
                  "sluice never connects to (reason %s)",
