@@ -63,7 +63,11 @@ enum addr_class {
 
 /* Classifies <a> against the built-in deny ranges of SPEC section 3. IPv6
  * forms that embed an IPv4 address (::ffff:0:0/96, 64:ff9b::/96, 2002::/16,
- * ::/96 compat) are judged by the embedded address. */
+ * ::/96 compat, and also ::ffff:0:0:0/96 SIIT and 64:ff9b:1::/96 local-use
+ * NAT64) are judged by the embedded address; the rest of 64:ff9b:1::/48,
+ * where the embedding cannot be told, is ADDR_SPECIAL. ADDR_METADATA:
+ * SPEC's four endpoints plus the AWS container credential endpoints
+ * 169.254.170.2, 169.254.170.23 and fd00:ec2::23, in any of these forms. */
 enum addr_class addr_classify(const struct addr *a);
 
 /* Short stable name of a class ("private", "metadata", ...). */
@@ -93,9 +97,10 @@ void cidr_set_format(const struct cidr_set *set, size_t i, char *out,
 
 /* The full verdict for a resolved or literal address:
  * denied if addr_classify() says anything but ADDR_PUBLIC or <deny> holds
- * it, unless <allow> holds it - except ADDR_METADATA, which <allow> never
- * lifts. Writes the class that denied it into <why> (may be NULL);
- * deny_ranges hits report ADDR_SPECIAL. */
+ * it (or the IPv4 address it embeds), unless <allow> holds it - except
+ * ADDR_METADATA, which <allow> never lifts. Writes the class that denied
+ * it into <why> (may be NULL; ADDR_PUBLIC when not denied); deny_ranges
+ * hits report ADDR_SPECIAL. */
 bool addr_is_denied(const struct addr *a, const struct cidr_set *deny,
                     const struct cidr_set *allow, enum addr_class *why);
 

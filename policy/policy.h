@@ -19,7 +19,10 @@ struct decision {
     enum reason reason;     /* REASON_ALLOWED, REASON_REPORT_ONLY or a denial */
     enum reason would_deny; /* with REASON_REPORT_ONLY: what enforce would say;
                                REASON_ALLOWED otherwise */
-    const struct tier *tier; /* deciding tier; NULL if none matched */
+    /* Deciding tier; NULL if none matched. With REASON_REPORT_ONLY: the
+     * tier whose caps still apply (the first that matched the host, else
+     * the listener's first; NULL if it has none). */
+    const struct tier *tier;
     char host[DOMAIN_NAME_MAX]; /* normalised host (IP literals canonical) */
     bool is_literal;            /* host was an IP literal */
     struct addr literal;        /* valid when is_literal */

@@ -138,8 +138,8 @@ explain_print(const struct explain *e)
         raw[used++] = '[';
         for (size_t i = 0; i < e->n_addrs; i++) {
             addr_format(&e->addrs[i], text);
-            used += (size_t)snprintf(raw + used, sizeof(raw) - used,
-                                     "%s\"%s\"", i > 0 ? "," : "", text);
+            used += (size_t)snprintf(raw + used, sizeof(raw) - used, "%s\"%s\"",
+                                     i > 0 ? "," : "", text);
         }
         snprintf(raw + used, sizeof(raw) - used, "]");
         jsonl_raw(&j, "addrs", raw);

@@ -32,7 +32,7 @@ enum conn_state {
 /* Paths longer than this are logged truncated (they are forwarded whole). */
 #define CONN_PATH_LOG_MAX 2048
 #define CONN_AUTHORITY_MAX (DOMAIN_NAME_MAX + 8)
-#define CONN_WHY_MAX 160
+#define CONN_WHY_MAX 384
 
 /* One request or tunnel: everything its access line reports. */
 struct conn_req {
@@ -45,7 +45,7 @@ struct conn_req {
     char host[DOMAIN_NAME_MAX]; /* as judged (normalised), "" if unparsed */
     uint16_t port;
     char authority[CONN_AUTHORITY_MAX]; /* for the Host header */
-    char *path;                         /* forwarded HTTP: request target path */
+    char *path; /* forwarded HTTP: request target path */
     struct decision d;
     enum reason reason;
     enum reason would_deny;

@@ -51,8 +51,7 @@ conn_touch(struct conn *c)
     c->last_io_ms = proxy_now_ms(c->px);
 }
 
-static void
-conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 
 void
 conn_set_timer(struct conn *c, uint32_t ms)
@@ -64,8 +63,8 @@ conn_set_timer(struct conn *c, uint32_t ms)
 }
 
 static void
-conn_format_peer(const struct sockaddr *sa, char *out, size_t outlen,
-                 char *ip, size_t iplen)
+conn_format_peer(const struct sockaddr *sa, char *out, size_t outlen, char *ip,
+                 size_t iplen)
 {
     struct addr a;
     char text[ADDR_TEXT_MAX];
@@ -472,8 +471,7 @@ conn_resolve(struct conn *c)
 {
     conn_set_state(c, CONN_RESOLVING);
     /* Set before the call: the callback may come from inside it. */
-    c->query =
-        resolver_lookup(c->px->resolver, c->r.host, conn_resolved_cb, c);
+    c->query = resolver_lookup(c->px->resolver, c->r.host, conn_resolved_cb, c);
 }
 
 static void
@@ -484,8 +482,9 @@ conn_resolved_cb(enum resolver_status status, const struct addr *addrs,
 
     c->query = NULL;
     if (status != RESOLVER_OK || n == 0) {
-        conn_set_why(c, conn_resolver_status_text(
-                            status == RESOLVER_OK ? RESOLVER_NXDOMAIN : status));
+        conn_set_why(c, conn_resolver_status_text(status == RESOLVER_OK
+                                                      ? RESOLVER_NXDOMAIN
+                                                      : status));
         conn_deny(c, REASON_DNS_FAILURE);
         return;
     }
@@ -543,8 +542,8 @@ conn_connect_next(struct conn *c)
         conn_set_timer(c, c->policy->connect_timeout_ms);
         return;
     }
-    conn_deny(c, r->timed_out ? REASON_UPSTREAM_TIMEOUT
-                              : REASON_UPSTREAM_FAILED);
+    conn_deny(c,
+              r->timed_out ? REASON_UPSTREAM_TIMEOUT : REASON_UPSTREAM_FAILED);
 }
 
 /* Copies what the log should show of a host that failed normalisation. */
@@ -724,7 +723,8 @@ conn_read_head(struct conn *c)
     free(req);
 }
 
-/* ---- callbacks ------------------------------------------------------------ */
+/* ---- callbacks ------------------------------------------------------------
+ */
 
 static void
 conn_client_read_cb(struct bufferevent *bev, void *arg)

@@ -136,8 +136,7 @@ forward_finish(struct conn *c)
 {
     bool keep_up = !c->resp_framing.close &&
                    c->resp_framing.kind != HTTP_BODY_CLOSE &&
-                   evbuffer_get_length(bufferevent_get_input(c->upstream)) ==
-                       0;
+                   evbuffer_get_length(bufferevent_get_input(c->upstream)) == 0;
 
     c->upstream_reusable = keep_up;
     if (keep_up) {
@@ -202,8 +201,7 @@ forward_pump_request(struct conn *c)
     }
     if (evbuffer_get_length(out) >= FORWARD_OUT_MAX) {
         bufferevent_disable(c->client, EV_READ);
-        bufferevent_setwatermark(c->upstream, EV_WRITE, FORWARD_OUT_MAX / 2,
-                                 0);
+        bufferevent_setwatermark(c->upstream, EV_WRITE, FORWARD_OUT_MAX / 2, 0);
     }
 }
 
@@ -255,8 +253,8 @@ forward_read_response_head(struct conn *c)
             forward_abort(c, REASON_UPSTREAM_FAILED, "out of memory");
             return false;
         }
-        res = http_response_parse(p, len, FORWARD_RESPONSE_HEAD_MAX, resp,
-                                  &why);
+        res =
+            http_response_parse(p, len, FORWARD_RESPONSE_HEAD_MAX, resp, &why);
         if (res == HTTP_HEAD_AGAIN) {
             free(resp);
             return false;
@@ -306,9 +304,9 @@ forward_read_response_head(struct conn *c)
         chunked_init(&c->resp_ck);
         c->resp_done = c->resp_framing.kind == HTTP_BODY_NONE;
         c->r.bytes_down += resp->head_len;
-        forward_build_response_head(
-            c, resp, out,
-            c->client_close || c->resp_framing.kind == HTTP_BODY_CLOSE);
+        forward_build_response_head(c, resp, out,
+                                    c->client_close || c->resp_framing.kind ==
+                                                           HTTP_BODY_CLOSE);
         evbuffer_drain(in, resp->head_len);
         free(resp);
         c->resp_head_done = true;

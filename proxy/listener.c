@@ -107,8 +107,8 @@ listener_new(struct proxy *px, const struct listener_conf *conf, char *err,
     if (l->name == NULL || l->listen_text == NULL)
         goto fail_oom;
 
-    fd = socket(conf->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                0);
+    fd = socket(conf->addr.ss_family,
+                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1) {
         snprintf(err, errlen, "listener %s: socket: %s", conf->name,
                  strerror(errno));

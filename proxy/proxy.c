@@ -120,8 +120,8 @@ proxy_is_own_listener(const struct proxy *px, const struct addr *a,
         /* A wildcard listener answers on every local address: refuse any
          * address on its port rather than guess which ones are ours. */
         static const uint8_t zero[16];
-        bool wildcard = memcmp(la.bytes, zero,
-                               la.family == AF_INET ? 4 : 16) == 0;
+        bool wildcard =
+            memcmp(la.bytes, zero, la.family == AF_INET ? 4 : 16) == 0;
 
         if (wildcard || addr_equal(&la, a))
             return true;
@@ -218,8 +218,8 @@ proxy_same_strings(char *const *a, size_t na, char *const *b, size_t nb)
  * Returns the new array, or NULL with <err> filled (old ones untouched). */
 static struct listener **
 proxy_bind_listeners(struct proxy *px, const struct policy *p,
-                     struct listener **old, size_t n_old, bool *kept,
-                     char *err, size_t errlen)
+                     struct listener **old, size_t n_old, bool *kept, char *err,
+                     size_t errlen)
 {
     struct listener **ls = calloc(p->n_listeners, sizeof(*ls));
 
@@ -310,9 +310,9 @@ proxy_reload(struct proxy *px)
                             px->policy->resolver_servers,
                             px->policy->n_resolver_servers) ||
         np->resolver_timeout_ms != px->policy->resolver_timeout_ms) {
-        nres = resolver_new(px->base, np->resolver_servers,
-                            np->n_resolver_servers, np->resolver_timeout_ms,
-                            err, sizeof(err));
+        nres =
+            resolver_new(px->base, np->resolver_servers, np->n_resolver_servers,
+                         np->resolver_timeout_ms, err, sizeof(err));
         if (nres == NULL)
             goto fail_sinks;
     }
@@ -475,8 +475,8 @@ proxy_new(struct policy *policy, const char *path, char *err, size_t errlen)
     {
         bool kept = false;
 
-        px->listeners = proxy_bind_listeners(px, policy, NULL, 0, &kept, err,
-                                             errlen);
+        px->listeners =
+            proxy_bind_listeners(px, policy, NULL, 0, &kept, err, errlen);
     }
     if (px->listeners == NULL)
         goto fail;
@@ -531,10 +531,11 @@ proxy_run(struct proxy *px)
             jsonl_init(&name);
             jsonl_quote(&name, listener_name(px->listeners[i]),
                         strlen(listener_name(px->listeners[i])));
-            used += (size_t)snprintf(
-                raw + used, cap - used, "%s{\"name\":%.*s,\"addr\":\"%s\"}",
-                i > 0 ? "," : "", (int)name.len, name.buf != NULL ? name.buf : "\"\"",
-                listener_bound_text(px->listeners[i]));
+            used += (size_t)snprintf(raw + used, cap - used,
+                                     "%s{\"name\":%.*s,\"addr\":\"%s\"}",
+                                     i > 0 ? "," : "", (int)name.len,
+                                     name.buf != NULL ? name.buf : "\"\"",
+                                     listener_bound_text(px->listeners[i]));
             jsonl_fini(&name);
         }
         snprintf(raw + used, cap - used, "]");

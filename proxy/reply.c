@@ -48,8 +48,7 @@ reply_tier_list(const struct conn *c, char *out, size_t outlen)
     if (c->lconf == NULL || c->policy == NULL)
         return;
     for (size_t i = 0; i < c->lconf->n_tiers && used < outlen; i++) {
-        int n = snprintf(out + used, outlen - used, "%s%s",
-                         i > 0 ? ", " : "",
+        int n = snprintf(out + used, outlen - used, "%s%s", i > 0 ? ", " : "",
                          c->policy->tiers[c->lconf->tiers[i]].name);
         if (n < 0)
             break;
@@ -100,8 +99,9 @@ reply_body(const struct conn *c, char *out, size_t outlen)
                  host, r->why[0] != '\0' ? r->why : "a denied address", name);
         break;
     case REASON_DNS_FAILURE:
-        snprintf(out, outlen, "sluice: %s could not be resolved: %s (reason %s)",
-                 host, r->why[0] != '\0' ? r->why : "lookup failed", name);
+        snprintf(out, outlen,
+                 "sluice: %s could not be resolved: %s (reason %s)", host,
+                 r->why[0] != '\0' ? r->why : "lookup failed", name);
         break;
     case REASON_UPSTREAM_FAILED:
         snprintf(out, outlen,
@@ -139,10 +139,9 @@ reply_body(const struct conn *c, char *out, size_t outlen)
         break;
     case REASON_SESSION_PAUSED:
     case REASON_SESSION_KILLED:
-        snprintf(out, outlen, "sluice: session %s is %s (reason %s)",
-                 c->session,
-                 r->reason == REASON_SESSION_PAUSED ? "paused" : "killed",
-                 name);
+        snprintf(
+            out, outlen, "sluice: session %s is %s (reason %s)", c->session,
+            r->reason == REASON_SESSION_PAUSED ? "paused" : "killed", name);
         break;
     case REASON_BYTE_CAP:
     case REASON_RATE_LIMITED:

@@ -91,18 +91,30 @@ resolver_query_free(struct resolver_query *q)
     free(q);
 }
 
+/* c-ares 1.18 reports its next deadline in whole milliseconds, rounded
+ * down: a deadline less than 1 ms away reads as 0, yet is not due when
+ * processed, which would spin the loop until it is. Waking 1 ms late
+ * instead costs nothing. */
+#define RESOLVER_TIMER_SLACK_US 1000
+#define RESOLVER_US_PER_S 1000000
+
 /* Re-arms the single c-ares timer after anything that may have changed
  * c-ares' schedule (a new query, processed I/O, a fired timeout). */
 static void
 resolver_arm_timer(struct resolver *r)
 {
-    struct timeval tv, *tvp;
+    struct timeval tv;
 
-    tvp = ares_timeout(r->ch, NULL, &tv);
-    if (tvp != NULL)
-        evtimer_add(r->timer, tvp);
-    else
+    if (ares_timeout(r->ch, NULL, &tv) == NULL) {
         evtimer_del(r->timer);
+        return;
+    }
+    tv.tv_usec += RESOLVER_TIMER_SLACK_US;
+    if (tv.tv_usec >= RESOLVER_US_PER_S) {
+        tv.tv_sec++;
+        tv.tv_usec -= RESOLVER_US_PER_S;
+    }
+    evtimer_add(r->timer, &tv);
 }
 
 static void
@@ -374,6 +386,7 @@ resolver_channel_init(struct resolver *r, uint32_t timeout_ms,
 {
     struct ares_options opts;
     char lookups[sizeof(RESOLVER_LOOKUPS_SYSTEM)];
+    char *no_domains[1] = { NULL };
     uint64_t per_try;
 
     if (nservers == 0)
@@ -387,15 +400,19 @@ resolver_channel_init(struct resolver *r, uint32_t timeout_ms,
     opts.timeout = (int)per_try;
     opts.tries = RESOLVER_TRIES;
     /* Names are already normalised and fully qualified: appending the
-     * host's search domains would resolve a name the policy never saw. */
+     * host's search domains would resolve a name the policy never saw.
+     * c-ares 1.18's getaddrinfo ignores ARES_FLAG_NOSEARCH, so the search
+     * list (resolv.conf, LOCALDOMAIN) is also replaced by an empty one. */
     opts.flags = ARES_FLAG_NOSEARCH;
+    opts.domains = no_domains;
+    opts.ndomains = 0;
     snprintf(lookups, sizeof(lookups), "%s",
              system_config ? RESOLVER_LOOKUPS_SYSTEM : RESOLVER_LOOKUPS_DNS);
     opts.lookups = lookups;
     return ares_init_options(&r->ch, &opts,
                              ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
                                  ARES_OPT_TRIES | ARES_OPT_FLAGS |
-                                 ARES_OPT_LOOKUPS);
+                                 ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS);
 }
 
 /* Number of servers the system configuration gave the channel. */
@@ -556,9 +573,9 @@ resolver_lookup(struct resolver *r, const char *name, resolver_done_fn *done,
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    /* NOSORT: RFC 6724 sorting in c-ares connect()s a UDP socket to each
-     * answer, a blocking syscall per address on the loop. The policy
-     * check and connect order do not need it. */
+    /* NOSORT: c-ares' RFC 6724 sort opens and connect()s a UDP socket
+     * per answer to learn source addresses: syscalls on the loop for an
+     * order we replace anyway (IPv4 first, see resolver_collect). */
     hints.ai_flags = ARES_AI_NOSORT;
     /* Set before the call: c-ares may call back before it returns (an
      * IP literal, a hosts file hit, a malformed name). */

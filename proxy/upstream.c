@@ -45,8 +45,8 @@ upstream_connect(struct event_base *base, const struct addr *a, uint16_t port)
         return NULL;
     /* Requests and small tunnel writes must not wait for Nagle. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    bev = bufferevent_socket_new(base, fd,
-                                 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    bev = bufferevent_socket_new(
+        base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (bev == NULL) {
         close(fd);
         errno = ENOMEM;
