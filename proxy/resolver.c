@@ -149,8 +149,7 @@ resolver_fd_remove(struct resolver *r, size_t i)
  * may run from inside resolver_io_cb() for the very event it frees, which
  * libevent allows for a non-threaded base. */
 static void
-resolver_sock_state_cb(void *data, ares_socket_t fd, int readable,
-                       int writable)
+resolver_sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 {
     struct resolver *r = data;
     struct resolver_fd *grown;
@@ -221,6 +220,18 @@ resolver_map_status(int status)
     }
 }
 
+/* Linear, but bounded by RESOLVER_ADDRS_MAX. Both sides are zero-padded
+ * past the family's length, so whole structs compare. */
+static bool
+resolver_has_addr(const struct resolver_query *q, const struct addr *a)
+{
+    for (size_t k = 0; k < q->n; k++) {
+        if (memcmp(&q->addrs[k], a, sizeof(*a)) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Fills q->addrs from the answer: IPv4 first, then IPv6, duplicates
  * dropped, at most RESOLVER_ADDRS_MAX. */
 static void
@@ -246,10 +257,7 @@ resolver_collect(struct resolver_query *q, const struct ares_addrinfo *ai)
                     (const struct sockaddr_in6 *)(const void *)node->ai_addr;
                 memcpy(a.bytes, &sin6->sin6_addr, sizeof(sin6->sin6_addr));
             }
-            bool dup = false;
-            for (size_t k = 0; k < q->n && !dup; k++)
-                dup = memcmp(&q->addrs[k], &a, sizeof(a)) == 0;
-            if (dup)
+            if (resolver_has_addr(q, &a))
                 continue;
             if (q->n == RESOLVER_ADDRS_MAX)
                 return;
@@ -381,8 +389,8 @@ resolver_parse_server(const char *text, struct ares_addr_port_node *node)
 
 /* Opens the c-ares channel with per-try timeouts sized for <nservers>. */
 static int
-resolver_channel_init(struct resolver *r, uint32_t timeout_ms,
-                      size_t nservers, bool system_config)
+resolver_channel_init(struct resolver *r, uint32_t timeout_ms, size_t nservers,
+                      bool system_config)
 {
     struct ares_options opts;
     char lookups[sizeof(RESOLVER_LOOKUPS_SYSTEM)];
@@ -534,8 +542,10 @@ resolver_free(struct resolver *r)
      * reports every socket closed, which empties r->fds. */
     ares_destroy(r->ch);
     /* Left: finished queries whose delivery had not run yet. */
-    while (r->queries != NULL)
+    while (r->queries != NULL) {
+        assert(!r->queries->in_ares);
         resolver_query_free(r->queries);
+    }
     while (r->nfds > 0)
         resolver_fd_remove(r, r->nfds - 1);
     free(r->fds);
