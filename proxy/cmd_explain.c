@@ -106,8 +106,12 @@ explain_resolve(struct explain *e)
         event_base_free(base);
         return -1;
     }
-    resolver_lookup(r, e->d.host, explain_resolved_cb, e);
-    event_base_dispatch(base);
+    if (resolver_lookup(r, e->d.host, explain_resolved_cb, e) == NULL) {
+        e->reason = REASON_DNS_FAILURE;
+        snprintf(e->why, sizeof(e->why), "out of memory");
+    } else {
+        event_base_dispatch(base);
+    }
     resolver_free(r);
     event_base_free(base);
     return 0;

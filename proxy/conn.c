@@ -470,8 +470,12 @@ static void
 conn_resolve(struct conn *c)
 {
     conn_set_state(c, CONN_RESOLVING);
-    /* Set before the call: the callback may come from inside it. */
+    /* The callback always comes later, from the loop. */
     c->query = resolver_lookup(c->px->resolver, c->r.host, conn_resolved_cb, c);
+    if (c->query == NULL) {
+        conn_set_why(c, "out of memory");
+        conn_deny(c, REASON_DNS_FAILURE);
+    }
 }
 
 static void
