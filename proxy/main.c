@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <yaml.h>
 
+#include "launcher/launcher.h"
 #include "proxy/cmd.h"
 
 static const char main_usage[] =
@@ -57,7 +58,9 @@ main(int argc, char **argv)
         fputs(main_usage, stdout);
         return 0;
     }
-    if (strcmp(cmd, "ctl") == 0 || strcmp(cmd, "run") == 0) {
+    if (strcmp(cmd, "run") == 0)
+        return launcher_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "ctl") == 0) {
         fprintf(stderr, "sluice: '%s' is not available in this version yet\n",
                 cmd);
         return 2;
