@@ -38,9 +38,15 @@ static const char http_head_version_prefix[] = "HTTP/1.";
  * Connection that clients still send to proxies) and the two Proxy-Auth*
  * fields, which are between the client and us only. */
 static const char *const http_head_hop_by_hop[] = {
-    "Connection",          "Keep-Alive",         "Proxy-Connection",
-    "TE",                  "Trailer",            "Transfer-Encoding",
-    "Upgrade",             "Proxy-Authorization", "Proxy-Authenticate",
+    "Connection",
+    "Keep-Alive",
+    "Proxy-Connection",
+    "TE",
+    "Trailer",
+    "Transfer-Encoding",
+    "Upgrade",
+    "Proxy-Authorization",
+    "Proxy-Authenticate",
 };
 
 #define HTTP_HEAD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -380,9 +386,8 @@ enum http_head_result
 http_request_parse(const char *buf, size_t len, size_t max_bytes,
                    struct http_request *req, const char **why)
 {
-    struct http_head_cursor c = {
-        (const unsigned char *)buf, 0, len < max_bytes ? len : max_bytes, NULL
-    };
+    struct http_head_cursor c = { (const unsigned char *)buf, 0,
+                                  len < max_bytes ? len : max_bytes, NULL };
     enum http_head_result r;
 
     req->n_fields = 0;
@@ -397,9 +402,8 @@ enum http_head_result
 http_response_parse(const char *buf, size_t len, size_t max_bytes,
                     struct http_response *resp, const char **why)
 {
-    struct http_head_cursor c = {
-        (const unsigned char *)buf, 0, len < max_bytes ? len : max_bytes, NULL
-    };
+    struct http_head_cursor c = { (const unsigned char *)buf, 0,
+                                  len < max_bytes ? len : max_bytes, NULL };
     enum http_head_result r;
 
     resp->n_fields = 0;
@@ -578,8 +582,8 @@ http_request_framing(const struct http_request *req, struct http_framing *f,
     const char *reason = NULL;
     enum http_head_result r;
 
-    r = http_head_scan_body(req->fields, req->n_fields, req->version_minor,
-                            &b, &reason);
+    r = http_head_scan_body(req->fields, req->n_fields, req->version_minor, &b,
+                            &reason);
     if (r != HTTP_HEAD_DONE) {
         if (why != NULL)
             *why = reason;

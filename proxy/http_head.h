@@ -150,7 +150,9 @@ enum chunked_result {
 void chunked_init(struct chunked *ck);
 
 /* Feeds <len> more body bytes. Sizes are hex (no sign, no "0x", no
- * whitespace, at most 16 digits), lines end in CRLF (or LF), extensions
+ * whitespace, at most 16 digits), lines end in CRLF only (a bare LF is
+ * refused: the body is relayed as is, and a server that read it
+ * differently would see a different end), extensions
  * and trailers are bounded by CHUNKED_META_MAX. On CHUNKED_END, *used is
  * the number of bytes of <p> that belong to this body. */
 enum chunked_result chunked_feed(struct chunked *ck, const char *p, size_t len,
