@@ -5,12 +5,14 @@
 
 #include "logging/sink.h"
 
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define SINK_STDOUT_PATH "-"
@@ -83,6 +85,14 @@ sink_write(struct sink *s, const char *line, size_t len)
         if (n == -1 && errno == EINTR)
             continue;
         if (n <= 0) {
+            /* Never leave a torn line for the next one to be glued to:
+             * cut the file back to where this line began. */
+            if (off > 0 && !s->is_stdout) {
+                off_t end = lseek(s->fd, 0, SEEK_CUR);
+
+                if (end != (off_t)-1 && end >= (off_t)off)
+                    (void)ftruncate(s->fd, end - (off_t)off);
+            }
             s->failed = true;
             s->failures++;
             return -1;
@@ -91,6 +101,16 @@ sink_write(struct sink *s, const char *line, size_t len)
     }
     s->failed = false;
     return 0;
+}
+
+bool
+sink_has_room(const struct sink *s)
+{
+    struct statvfs vfs;
+
+    if (s->is_stdout || fstatvfs(s->fd, &vfs) == -1)
+        return true;
+    return (uint64_t)vfs.f_bavail * vfs.f_frsize >= SINK_RESERVE_BYTES;
 }
 
 bool

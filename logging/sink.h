@@ -23,6 +23,14 @@ void sink_free(struct sink *s);
  * otherwise counts as a failure. Updates the failed flag either way. */
 int sink_write(struct sink *s, const char *line, size_t len);
 
+/* Free space below which a file sink reports no room: the lines of
+ * requests already in flight must still fit when new ones are refused. */
+#define SINK_RESERVE_BYTES (16 * 1024)
+
+/* False when <s> is a file on a file system with less than
+ * SINK_RESERVE_BYTES free; true for stdout and when it cannot tell. */
+bool sink_has_room(const struct sink *s);
+
 /* True while the last write failed. */
 bool sink_is_failed(const struct sink *s);
 

@@ -45,10 +45,8 @@ access_log(struct conn *c)
     } else {
         jsonl_null(j, "addr");
     }
-    if (r->status != 0)
-        jsonl_int(j, "status", r->status);
-    else
-        jsonl_null(j, "status");
+    /* 0: no response reached the client (it left first). */
+    jsonl_int(j, "status", r->status);
     jsonl_uint(j, "bytes_up", r->bytes_up);
     jsonl_uint(j, "bytes_down", r->bytes_down);
     jsonl_int(j, "duration_ms", now > r->start_ms ? now - r->start_ms : 0);

@@ -80,6 +80,7 @@ struct conn {
     struct resolver_query *query;
     struct conn_req r;
     unsigned requests; /* served on this connection */
+    bool client_eof;   /* the client has closed its sending side */
 
     /* Forwarding state (forward.c). */
     struct evbuffer *pending; /* rewritten request head until connected */

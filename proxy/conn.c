@@ -213,23 +213,43 @@ conn_deny(struct conn *c, enum reason reason)
     }
     conn_free_upstream(c);
     reply_deny(c, out);
-    conn_log_request(c);
-    conn_set_state(c, CONN_CLOSING);
-    /* Keep reading (and discarding) so that closing does not reset the
-     * connection before the client has read the reply. */
-    bufferevent_enable(c->client, EV_READ | EV_WRITE);
-    conn_set_timer(c, CONN_LINGER_MS);
+    conn_finish(c);
 }
 
-/* A finished reply has been flushed in CLOSING: stop writing, and close
- * when the client does. */
+/* In CLOSING, once the output is empty: stop writing, and close when the
+ * client does (closing with unread input would reset the connection and
+ * could destroy the reply before the client read it). */
 static void
 conn_closing_flushed(struct conn *c)
 {
-    evutil_socket_t fd = bufferevent_getfd(c->client);
+    evutil_socket_t fd;
 
+    if (evbuffer_get_length(bufferevent_get_output(c->client)) != 0)
+        return;
+    if (c->client_eof) {
+        conn_close(c);
+        return;
+    }
+    fd = bufferevent_getfd(c->client);
     if (fd != -1)
         shutdown(fd, SHUT_WR);
+    conn_set_timer(c, CONN_LINGER_MS);
+}
+
+void
+conn_finish(struct conn *c)
+{
+    conn_log_request(c);
+    conn_set_state(c, CONN_CLOSING);
+    /* The write callback must fire only when the output is empty, not at
+     * a backpressure watermark left from relaying. */
+    bufferevent_setwatermark(c->client, EV_WRITE, 0, 0);
+    bufferevent_enable(c->client, EV_READ | EV_WRITE);
+    /* Flushing a large reply to a slow client may take a while; the
+     * idle timeout bounds it. */
+    conn_set_timer(c, c->px->policy->idle_timeout_ms);
+    if (evbuffer_get_length(bufferevent_get_output(c->client)) == 0)
+        conn_closing_flushed(c);
 }
 
 void
@@ -243,7 +263,7 @@ conn_request_done(struct conn *c)
     conn_set_timer(c, c->px->policy->idle_timeout_ms);
     if (c->px->shutting_down &&
         evbuffer_get_length(bufferevent_get_input(c->client)) == 0) {
-        conn_close(c);
+        conn_finish(c);
         return;
     }
     bufferevent_enable(c->client, EV_READ);
@@ -588,7 +608,7 @@ conn_handle_request(struct conn *c, const struct http_request *req)
     }
     /* No egress without an audit line: while the access log fails, refuse;
      * the refusal's own line is the probe that ends the outage. */
-    if (sink_is_failed(px->access)) {
+    if (sink_is_failed(px->access) || !sink_has_room(px->access)) {
         conn_deny(c, REASON_LOG_UNAVAILABLE);
         return;
     }
@@ -781,10 +801,15 @@ conn_client_event_cb(struct bufferevent *bev, short what, void *arg)
     struct conn *c = arg;
 
     (void)bev;
-    if (c->state == CONN_FORWARD && (what & BEV_EVENT_EOF) &&
-        !(what & BEV_EVENT_ERROR)) {
-        forward_client_eof(c);
-        return;
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+        c->client_eof = true;
+        if (c->state == CONN_FORWARD) {
+            forward_client_eof(c);
+            return;
+        }
+        if (c->state == CONN_CLOSING &&
+            evbuffer_get_length(bufferevent_get_output(c->client)) != 0)
+            return; /* the write callback closes once flushed */
     }
     /* EOF or error: the client is gone. A request still being decided
      * is logged as it stands. */
@@ -853,6 +878,6 @@ conn_close_idle(struct proxy *px)
     for (; c != NULL; c = next) {
         next = c->next;
         if (c->state == CONN_READ_HEAD && c->r.start_ms == 0)
-            conn_close(c);
+            conn_finish(c);
     }
 }

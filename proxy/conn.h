@@ -28,6 +28,11 @@ void conn_deny(struct conn *c, enum reason reason);
 /* Writes the access line of the current request once (no-op after). */
 void conn_log_request(struct conn *c);
 
+/* Ends the connection gracefully: everything queued for the client is
+ * written, then the write side is shut and the conn closed when the client
+ * closes or after a short linger. Logs the current request first. */
+void conn_finish(struct conn *c);
+
 /* Logs the current request if any and frees everything. The caller
  * returns right after. */
 void conn_close(struct conn *c);

@@ -149,12 +149,7 @@ forward_finish(struct conn *c)
         c->upstream = NULL;
     }
     if (c->client_close || c->resp_framing.kind == HTTP_BODY_CLOSE) {
-        conn_log_request(c);
-        c->state = CONN_CLOSING;
-        bufferevent_enable(c->client, EV_READ | EV_WRITE);
-        conn_set_timer(c, c->policy->idle_timeout_ms);
-        if (evbuffer_get_length(bufferevent_get_output(c->client)) == 0)
-            bufferevent_trigger(c->client, EV_WRITE, 0);
+        conn_finish(c);
         return;
     }
     conn_request_done(c);
