@@ -24,7 +24,7 @@ access_log(struct conn *c)
 
     proxy_event_begin(px, "access");
     jsonl_str(j, "id", r->id);
-    jsonl_str(j, "session", c->session);
+    jsonl_str(j, "session", c->session[0] != '\0' ? c->session : NULL);
     jsonl_str(j, "listener", c->listener);
     jsonl_str(j, "client", c->client_text);
     jsonl_str(j, "method", r->method[0] != '\0' ? r->method : NULL);
@@ -50,5 +50,7 @@ access_log(struct conn *c)
     jsonl_uint(j, "bytes_up", r->bytes_up);
     jsonl_uint(j, "bytes_down", r->bytes_down);
     jsonl_int(j, "duration_ms", now > r->start_ms ? now - r->start_ms : 0);
+    metrics_request(&px->metrics, r->tier != NULL ? r->tier->name : NULL,
+                    r->reason, r->bytes_up, r->bytes_down);
     return proxy_write_access(px);
 }

@@ -41,8 +41,8 @@ auth_tokens_free(struct auth_tokens *t)
 }
 
 static int
-auth_add(struct auth_tokens *t, const char *id, size_t idlen,
-         const char *token, size_t toklen)
+auth_add(struct auth_tokens *t, const char *id, size_t idlen, const char *token,
+         size_t toklen)
 {
     struct auth_entry *e;
 
@@ -100,8 +100,8 @@ auth_tokens_load(const char *path, char *err, size_t errlen)
         if (next != NULL)
             *next++ = '\0';
         end = line + strlen(line);
-        while (end > line && (end[-1] == '\r' || end[-1] == ' ' ||
-                              end[-1] == '\t'))
+        while (end > line &&
+               (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
             *--end = '\0';
         while (*line == ' ' || *line == '\t')
             line++;
@@ -192,4 +192,15 @@ auth_check(const struct auth_tokens *t, struct slice value,
 out:
     OPENSSL_cleanse(cred, sizeof(cred));
     return ok;
+}
+
+bool
+auth_has_session(const struct auth_tokens *t, const char *id)
+{
+    if (t == NULL)
+        return false;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->entries[i].id, id) == 0)
+            return true;
+    return false;
 }

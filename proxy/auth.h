@@ -28,4 +28,7 @@ void auth_tokens_free(struct auth_tokens *t);
 bool auth_check(const struct auth_tokens *t, struct slice value,
                 char session[AUTH_ID_MAX]);
 
+/* True if the tokens file names session <id>. */
+bool auth_has_session(const struct auth_tokens *t, const char *id);
+
 #endif /* PROXY_AUTH_H */

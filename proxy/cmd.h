@@ -9,6 +9,7 @@ struct policy;
 int cmd_serve(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_ctl(int argc, char **argv);
 
 /* Loads the policy at <path> (NULL: the embedded default) and prints
  * "FILE:LINE:COL: message" to stderr on failure. */

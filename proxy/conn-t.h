@@ -61,6 +61,13 @@ struct conn_req {
     bool reused;      /* sent on a kept-alive upstream connection */
     uint64_t bytes_up, bytes_down;
     bool logged;
+    /* Session accounting (step 4): set once the request is admitted. */
+    struct session *sess;
+    struct session_tier *st;
+    bool admitted;
+    bool shaped;
+    uint32_t retry_after_s;
+    int64_t dns_start_ms;
 };
 
 struct conn {
@@ -74,6 +81,7 @@ struct conn {
     int64_t last_io_ms;  /* idle timeout bookkeeping */
     char *listener;      /* listener name */
     char client_text[ADDR_TEXT_MAX + 8];
+    char client_ip[ADDR_TEXT_MAX]; /* the default session id */
     char session[CONN_SESSION_MAX];
     struct policy *policy; /* snapshot deciding the current request */
     const struct listener_conf *lconf; /* borrowed from policy */

@@ -22,7 +22,10 @@
 #include <event2/event.h>
 
 #include "logging/sink.h"
+#include "policy/limits.h"
 #include "proxy/access.h"
+#include "proxy/auth.h"
+#include "proxy/session.h"
 #include "proxy/forward.h"
 #include "proxy/proxy.h"
 #include "proxy/reply.h"
@@ -38,6 +41,7 @@ static void conn_client_event_cb(struct bufferevent *bev, short what,
                                  void *arg);
 static void conn_read_head(struct conn *c);
 static void conn_connect_next(struct conn *c);
+static void conn_set_why(struct conn *c, const char *why);
 
 static void
 conn_set_state(struct conn *c, enum conn_state s)
@@ -110,8 +114,8 @@ conn_new(struct proxy *px, const char *listener, evutil_socket_t fd,
     if (c->client == NULL)
         goto fail_free;
     /* From here on the bufferevent owns fd. */
-    conn_format_peer(sa, c->client_text, sizeof(c->client_text), c->session,
-                     sizeof(c->session));
+    conn_format_peer(sa, c->client_text, sizeof(c->client_text), c->client_ip,
+                     sizeof(c->client_ip));
     bufferevent_setcb(c->client, conn_client_read_cb, conn_client_write_cb,
                       conn_client_event_cb, c);
     bufferevent_enable(c->client, EV_READ);
@@ -146,13 +150,200 @@ conn_req_reset(struct conn *c)
     c->lconf = NULL;
 }
 
+/* Gives back what admission took: the open slot, and the shaping. */
+static void
+conn_release(struct conn *c)
+{
+    struct conn_req *r = &c->r;
+
+    if (r->shaped) {
+        bufferevent_remove_from_rate_limit_group(c->client);
+        if (c->upstream != NULL)
+            bufferevent_remove_from_rate_limit_group(c->upstream);
+        r->shaped = false;
+    }
+    if (r->admitted) {
+        r->st->usage.open--;
+        r->sess->open--;
+        r->admitted = false;
+    }
+}
+
 void
 conn_log_request(struct conn *c)
 {
     if (c->r.start_ms == 0 || c->r.logged)
         return;
     c->r.logged = true;
+    conn_release(c);
     access_log(c);
+}
+
+/* One alert event per cap and session, when usage first reaches
+ * alert_at percent of the cap. */
+static void
+conn_alert(struct conn *c, enum limits_cap cap, uint64_t used, uint64_t limit)
+{
+    struct proxy *px = c->px;
+    struct conn_req *r = &c->r;
+
+    if (!limits_alert_due(used, limit, r->tier->limits.alert_at_pct, cap,
+                          &r->st->alerts_fired))
+        return;
+    proxy_event_begin(px, "alert");
+    jsonl_str(&px->line, "session", r->sess->id);
+    jsonl_str(&px->line, "tier", r->tier->name);
+    jsonl_str(&px->line, "cap", limits_cap_name(cap));
+    jsonl_uint(&px->line, "used", used);
+    jsonl_uint(&px->line, "limit", limit);
+    proxy_write_event(px);
+}
+
+static void
+conn_alerts(struct conn *c)
+{
+    struct conn_req *r = &c->r;
+    const struct tier_limits *l = &r->tier->limits;
+    const struct limits_usage *u = &r->st->usage;
+
+    if (l->alert_at_pct == 0)
+        return;
+    conn_alert(c, LIMITS_CAP_BYTES_UP, u->bytes_up, l->bytes_up);
+    conn_alert(c, LIMITS_CAP_BYTES_DOWN, u->bytes_down, l->bytes_down);
+    conn_alert(c, LIMITS_CAP_REQUESTS,
+               limits_rate_used(l, u, proxy_now_ms(c->px)),
+               l->requests_per_minute);
+    conn_alert(c, LIMITS_CAP_CONNECTIONS, u->open, l->connections);
+}
+
+uint64_t
+conn_allowance(struct conn *c, bool up)
+{
+    const struct conn_req *r = &c->r;
+
+    if (!r->admitted || r->st == NULL)
+        return UINT64_MAX;
+    return up ? limits_allowance(r->tier->limits.bytes_up,
+                                 r->st->usage.bytes_up)
+              : limits_allowance(r->tier->limits.bytes_down,
+                                 r->st->usage.bytes_down);
+}
+
+void
+conn_account(struct conn *c, bool up, uint64_t n)
+{
+    struct conn_req *r = &c->r;
+
+    if (!r->admitted || r->st == NULL || n == 0)
+        return;
+    if (up)
+        r->st->usage.bytes_up += n;
+    else
+        r->st->usage.bytes_down += n;
+    conn_alerts(c);
+}
+
+void
+conn_cut_byte_cap(struct conn *c)
+{
+    c->r.reason = REASON_BYTE_CAP;
+    conn_close(c);
+}
+
+void
+conn_shape(struct conn *c, struct bufferevent *bev)
+{
+    struct conn_req *r = &c->r;
+
+    if (!r->admitted || r->st == NULL || r->tier->limits.bandwidth_bps == 0)
+        return;
+    if (session_tier_shape(r->st, c->px->base, r->tier->limits.bandwidth_bps,
+                           bev) == 0)
+        r->shaped = true;
+}
+
+/* Step 4 of SPEC section 3: the session's state, then the tier's caps.
+ * Returns 0 when admitted (counted open until the request is logged), -1
+ * when denied (already answered). */
+static int
+conn_admit(struct conn *c)
+{
+    struct proxy *px = c->px;
+    struct conn_req *r = &c->r;
+    int64_t now = proxy_now_ms(px);
+    enum reason why = REASON_ALLOWED;
+
+    r->sess = session_get(px->sessions, c->session, now);
+    if (r->sess == NULL) {
+        conn_set_why(c, "too many sessions");
+        conn_deny(c, REASON_CONNECTION_CAP);
+        return -1;
+    }
+    if (r->sess->state == SESSION_PAUSED) {
+        conn_deny(c, REASON_SESSION_PAUSED);
+        return -1;
+    }
+    if (r->sess->state == SESSION_KILLED) {
+        conn_deny(c, REASON_SESSION_KILLED);
+        return -1;
+    }
+    if (r->tier == NULL) {
+        /* Report mode without a tier: nothing to meter. */
+        return 0;
+    }
+    r->st = session_tier_get(r->sess, r->tier->name);
+    if (r->st == NULL) {
+        conn_set_why(c, "out of memory");
+        conn_deny(c, REASON_CONNECTION_CAP);
+        return -1;
+    }
+    why = limits_admit(&r->tier->limits, &r->st->usage, now, &r->retry_after_s);
+    if (why != REASON_ALLOWED) {
+        conn_deny(c, why);
+        return -1;
+    }
+    r->st->usage.open++;
+    r->st->requests++;
+    r->sess->open++;
+    r->sess->requests++;
+    r->admitted = true;
+    conn_alerts(c);
+    return 0;
+}
+
+/* auth.mode basic: the session is who the credentials say, or nobody. */
+static bool
+conn_authenticate(struct conn *c, const struct http_request *req)
+{
+    const struct slice *value = NULL;
+    char id[AUTH_ID_MAX];
+
+    for (size_t i = 0; i < req->n_fields; i++) {
+        if (!http_name_is(req->fields[i].name, "proxy-authorization"))
+            continue;
+        if (value != NULL)
+            return false; /* two credentials: refuse to pick one */
+        value = &req->fields[i].value;
+    }
+    if (value == NULL || !auth_check(c->px->tokens, *value, id))
+        return false;
+    snprintf(c->session, sizeof(c->session), "%s", id);
+    return true;
+}
+
+void
+conn_kill_session(struct proxy *px, const char *id)
+{
+    struct conn *c = px->conns, *next;
+
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (strcmp(c->session, id) != 0)
+            continue;
+        if (c->r.start_ms != 0 && !c->r.logged)
+            c->r.reason = REASON_SESSION_KILLED;
+        conn_close(c);
+    }
 }
 
 static void
@@ -197,8 +388,13 @@ conn_begin_request(struct conn *c)
     if (c->r.start_ms == 0)
         c->r.start_ms = 1;
     proxy_next_id(px, c->r.start_ms, c->r.id);
-    if (c->lconf != NULL && c->lconf->session != NULL)
+    /* Each request names its session afresh: credentials may differ. */
+    if (c->policy->auth_mode == AUTH_BASIC)
+        c->session[0] = '\0';
+    else if (c->lconf != NULL && c->lconf->session != NULL)
         snprintf(c->session, sizeof(c->session), "%s", c->lconf->session);
+    else
+        snprintf(c->session, sizeof(c->session), "%s", c->client_ip);
 }
 
 void
@@ -491,6 +687,7 @@ conn_resolve(struct conn *c)
 {
     conn_set_state(c, CONN_RESOLVING);
     /* The callback always comes later, from the loop. */
+    c->r.dns_start_ms = proxy_now_ms(c->px);
     c->query = resolver_lookup(c->px->resolver, c->r.host, conn_resolved_cb, c);
     if (c->query == NULL) {
         conn_set_why(c, "out of memory");
@@ -505,6 +702,8 @@ conn_resolved_cb(enum resolver_status status, const struct addr *addrs,
     struct conn *c = arg;
 
     c->query = NULL;
+    metrics_dns(&c->px->metrics, proxy_now_ms(c->px) - c->r.dns_start_ms,
+                status != RESOLVER_OK || n == 0);
     if (status != RESOLVER_OK || n == 0) {
         conn_set_why(c, conn_resolver_status_text(status == RESOLVER_OK
                                                       ? RESOLVER_NXDOMAIN
@@ -618,6 +817,12 @@ conn_handle_request(struct conn *c, const struct http_request *req)
         conn_deny(c, REASON_BAD_REQUEST);
         return;
     }
+    if (c->policy->auth_mode == AUTH_BASIC && !conn_authenticate(c, req)) {
+        if (host.p != NULL)
+            conn_copy_raw_host(c, host);
+        conn_deny(c, REASON_AUTH_REQUIRED);
+        return;
+    }
     if (http_request_framing(req, &c->req_framing, &why) != HTTP_HEAD_DONE) {
         conn_set_why(c, why != NULL ? why : "bad message framing");
         conn_deny(c, REASON_BAD_REQUEST);
@@ -651,6 +856,8 @@ conn_handle_request(struct conn *c, const struct http_request *req)
         conn_deny(c, r->reason);
         return;
     }
+    if (conn_admit(c) == -1)
+        return;
 
     c->client_close = c->req_framing.close;
     if (!r->is_connect) {

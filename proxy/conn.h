@@ -51,6 +51,24 @@ void conn_touch(struct conn *c);
  * forget it and connect afresh (resolving again). */
 void conn_retry_fresh(struct conn *c);
 
+/* How many more bytes the current request may relay in direction <up>
+ * before its session's byte cap for the tier (UINT64_MAX: no cap). */
+uint64_t conn_allowance(struct conn *c, bool up);
+
+/* Counts <n> relayed bytes against the session's tier usage and raises
+ * alerts. The request's own bytes_up/bytes_down are counted by the
+ * caller. */
+void conn_account(struct conn *c, bool up, uint64_t n);
+
+/* Cuts the connection because a byte cap was crossed (logs byte_cap). */
+void conn_cut_byte_cap(struct conn *c);
+
+/* Puts <bev> under the session's bandwidth shaping for the tier, if any. */
+void conn_shape(struct conn *c, struct bufferevent *bev);
+
+/* Closes at once every connection of session <id> (admin kill). */
+void conn_kill_session(struct proxy *px, const char *id);
+
 /* Closes every connection at once (shutdown grace expired). */
 void conn_close_all(struct proxy *px);
 

@@ -55,41 +55,58 @@ forward_build_request_head(struct conn *c, const struct http_request *req,
                         req->version_minor);
 }
 
-/* Relays body bytes from <in> to <out> under <f>'s framing. Returns -1 on a
- * malformed chunked body, 1 when the body is complete, 0 otherwise. */
+/* Relays body bytes from <in> to <out> under <f>'s framing, at most <max>
+ * of them (the byte cap's allowance). Returns -1 on a malformed chunked
+ * body, 1 when the body is complete, 2 when <max> stopped it short, 0
+ * when more is to come. */
 static int
 forward_relay_body(struct evbuffer *in, struct evbuffer *out,
                    const struct http_framing *f, struct chunked *ck,
-                   uint64_t *left, uint64_t *count, const char **why)
+                   uint64_t *left, uint64_t *count, uint64_t max,
+                   const char **why)
 {
     size_t avail = evbuffer_get_length(in);
+    uint64_t moved = 0;
 
     switch (f->kind) {
     case HTTP_BODY_NONE:
         return 1;
-    case HTTP_BODY_CLOSE:
-        *count += avail;
-        evbuffer_remove_buffer(in, out, avail);
-        return 0;
+    case HTTP_BODY_CLOSE: {
+        size_t n = avail < max ? avail : (size_t)max;
+
+        *count += n;
+        evbuffer_remove_buffer(in, out, n);
+        return n < avail ? 2 : 0;
+    }
     case HTTP_BODY_LENGTH: {
         size_t n = avail < *left ? avail : (size_t)*left;
+        bool capped = n > max;
 
+        if (capped)
+            n = (size_t)max;
         evbuffer_remove_buffer(in, out, n);
         *left -= n;
         *count += n;
-        return *left == 0 ? 1 : 0;
+        if (*left == 0)
+            return 1;
+        return capped ? 2 : 0;
     }
     case HTTP_BODY_CHUNKED:
         break;
     }
     while (avail > 0) {
         struct evbuffer_iovec vec;
-        size_t used = 0;
+        size_t used = 0, len;
         enum chunked_result res;
 
+        if (moved == max)
+            return 2;
         if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
             break;
-        res = chunked_feed(ck, vec.iov_base, vec.iov_len, &used, why);
+        len = vec.iov_len;
+        if (len > max - moved)
+            len = (size_t)(max - moved);
+        res = chunked_feed(ck, vec.iov_base, len, &used, why);
         if (res == CHUNKED_BAD)
             return -1;
         if (res == CHUNKED_END) {
@@ -97,9 +114,10 @@ forward_relay_body(struct evbuffer *in, struct evbuffer *out,
             *count += used;
             return 1;
         }
-        evbuffer_remove_buffer(in, out, vec.iov_len);
-        *count += vec.iov_len;
-        avail -= vec.iov_len;
+        evbuffer_remove_buffer(in, out, len);
+        *count += len;
+        moved += len;
+        avail -= len;
     }
     return 0;
 }
@@ -176,10 +194,17 @@ forward_pump_request(struct conn *c)
     const char *why = NULL;
     int rc;
 
+    uint64_t before = c->r.bytes_up;
+
     if (c->req_done)
         return;
     rc = forward_relay_body(in, out, &c->req_framing, &c->req_ck, &c->req_left,
-                            &c->r.bytes_up, &why);
+                            &c->r.bytes_up, conn_allowance(c, true), &why);
+    conn_account(c, true, c->r.bytes_up - before);
+    if (rc == 2) {
+        conn_cut_byte_cap(c);
+        return;
+    }
     if (rc == -1) {
         forward_abort(c, REASON_BAD_REQUEST,
                       why != NULL ? why : "malformed chunked request body");
@@ -298,7 +323,13 @@ forward_read_response_head(struct conn *c)
         c->resp_left = c->resp_framing.length;
         chunked_init(&c->resp_ck);
         c->resp_done = c->resp_framing.kind == HTTP_BODY_NONE;
+        if (conn_allowance(c, false) < resp->head_len) {
+            free(resp);
+            conn_cut_byte_cap(c);
+            return false;
+        }
         c->r.bytes_down += resp->head_len;
+        conn_account(c, false, resp->head_len);
         forward_build_response_head(c, resp, out,
                                     c->client_close || c->resp_framing.kind ==
                                                            HTTP_BODY_CLOSE);
@@ -320,8 +351,16 @@ forward_pump_response(struct conn *c)
     if (!c->resp_head_done && !forward_read_response_head(c))
         return;
     if (!c->resp_done) {
+        uint64_t before = c->r.bytes_down;
+
         rc = forward_relay_body(in, out, &c->resp_framing, &c->resp_ck,
-                                &c->resp_left, &c->r.bytes_down, &why);
+                                &c->resp_left, &c->r.bytes_down,
+                                conn_allowance(c, false), &why);
+        conn_account(c, false, c->r.bytes_down - before);
+        if (rc == 2) {
+            conn_cut_byte_cap(c);
+            return;
+        }
         if (rc == -1) {
             forward_abort(c, REASON_UPSTREAM_FAILED,
                           "malformed chunked response body");
@@ -417,7 +456,14 @@ forward_start(struct conn *c)
     c->upstream_reusable = false;
     memset(&c->resp_framing, 0, sizeof(c->resp_framing));
     /* Heads count as relayed bytes: a secret in a header is egress too. */
+    if (conn_allowance(c, true) < evbuffer_get_length(c->pending)) {
+        conn_cut_byte_cap(c);
+        return;
+    }
     c->r.bytes_up += evbuffer_get_length(c->pending);
+    conn_account(c, true, evbuffer_get_length(c->pending));
+    conn_shape(c, c->client);
+    conn_shape(c, c->upstream);
     if (c->r.reused) {
         /* Keep the head: a stale kept-alive upstream means sending it
          * again on a fresh connection. */

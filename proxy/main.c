@@ -60,11 +60,8 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "run") == 0)
         return launcher_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "ctl") == 0) {
-        fprintf(stderr, "sluice: '%s' is not available in this version yet\n",
-                cmd);
-        return 2;
-    }
+    if (strcmp(cmd, "ctl") == 0)
+        return cmd_ctl(argc - 1, argv + 1);
     fprintf(stderr, "sluice: unknown command '%s'\n\n%s", cmd, main_usage);
     return 2;
 }

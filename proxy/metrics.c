@@ -169,6 +169,6 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g,
         "sluice_uptime_seconds %.3f\n",
         (unsigned long long)cum, m->dns_sum_s, (unsigned long long)cum,
         (unsigned long long)g->log_write_failures,
-        (unsigned long long)m->reloads,
-        (unsigned long long)m->reload_failures, g->uptime_s);
+        (unsigned long long)m->reloads, (unsigned long long)m->reload_failures,
+        g->uptime_s);
 }

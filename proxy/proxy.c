@@ -14,13 +14,16 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include <openssl/evp.h>
+
 #include "logging/sink.h"
 #include "policy/config.h"
+#include "proxy/admin.h"
+#include "proxy/auth.h"
 #include "proxy/conn.h"
 #include "proxy/listener.h"
 #include "proxy/resolver.h"
-
-#define PROXY_ERR_MAX 512
+#include "proxy/session.h"
 
 int64_t
 proxy_now_ms(struct proxy *px)
@@ -138,6 +141,7 @@ proxy_conn_opened(struct proxy *px, struct conn *c)
         px->conns->prev = c;
     px->conns = c;
     px->n_conns++;
+    px->metrics.connections_total++;
     if (px->n_conns >= px->policy->max_connections && !px->accept_paused) {
         px->accept_paused = true;
         for (size_t i = 0; i < px->n_listeners; i++)
@@ -259,6 +263,48 @@ proxy_bind_listeners(struct proxy *px, const struct policy *p,
     return ls;
 }
 
+/* Fills p->sha256 with the hex SHA-256 of the policy's source text, for
+ * /status: an operator can tell which file is in force. */
+static void
+proxy_hash_policy(struct policy *p, const char *path)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    p->sha256[0] = '\0';
+    if (path == NULL) {
+        text = (char *)config_default_yaml;
+        len = strlen(config_default_yaml);
+    } else if ((f = fopen(path, "re")) != NULL) {
+        text = malloc(CONFIG_FILE_MAX_BYTES + 1);
+        if (text != NULL)
+            len = fread(text, 1, CONFIG_FILE_MAX_BYTES, f);
+        fclose(f);
+    }
+    if (text != NULL &&
+        EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) == 1) {
+        for (unsigned i = 0; i < mdlen && i < 32; i++)
+            snprintf(p->sha256 + 2 * i, 3, "%02x", md[i]);
+    }
+    if (path != NULL)
+        free(text);
+}
+
+/* The tokens a policy asks for: NULL with auth none, or the loaded file. */
+static int
+proxy_load_tokens(const struct policy *p, struct auth_tokens **out, char *err,
+                  size_t errlen)
+{
+    *out = NULL;
+    if (p->auth_mode != AUTH_BASIC)
+        return 0;
+    *out = auth_tokens_load(p->tokens_file, err, errlen);
+    return *out != NULL ? 0 : -1;
+}
+
 static void
 proxy_log_reload_failed(struct proxy *px, const char *msg)
 {
@@ -268,13 +314,13 @@ proxy_log_reload_failed(struct proxy *px, const char *msg)
     proxy_write_event(px);
 }
 
-/* SIGHUP: build the new snapshot and everything it needs first; swap only
- * when all of it worked, so a bad policy leaves the old one in force. */
-static void
-proxy_reload(struct proxy *px)
+/* Builds the new snapshot and everything it needs first; swaps only when
+ * all of it worked, so a bad policy leaves the old one in force. */
+int
+proxy_reload(struct proxy *px, char *err, size_t errlen)
 {
     struct config_error cerr;
-    char err[PROXY_ERR_MAX];
+    struct auth_tokens *tokens = NULL;
     struct policy *np;
     struct listener **nls;
     struct sink *access = NULL, *events = NULL;
@@ -287,24 +333,30 @@ proxy_reload(struct proxy *px)
         np = config_load_file(px->policy_path, &cerr);
     }
     if (np == NULL) {
-        config_error_format(&cerr, err, sizeof(err));
+        config_error_format(&cerr, err, errlen);
         proxy_log_reload_failed(px, err);
-        return;
+        px->metrics.reload_failures++;
+        return -1;
+    }
+    proxy_hash_policy(np, px->policy_path);
+    if (proxy_load_tokens(np, &tokens, err, errlen) == -1) {
+        policy_unref(np);
+        proxy_log_reload_failed(px, err);
+        px->metrics.reload_failures++;
+        return -1;
     }
     kept = calloc(px->n_listeners + 1, sizeof(*kept));
     if (kept == NULL) {
-        policy_unref(np);
-        proxy_log_reload_failed(px, "out of memory");
-        return;
+        snprintf(err, errlen, "out of memory");
+        goto fail;
     }
     nls = proxy_bind_listeners(px, np, px->listeners, px->n_listeners, kept,
-                               err, sizeof(err));
+                               err, errlen);
     if (nls == NULL)
         goto fail;
     bool same_logs = strcmp(np->log_access, px->policy->log_access) == 0 &&
                      strcmp(np->log_events, px->policy->log_events) == 0;
-    if (!same_logs &&
-        proxy_open_sinks(np, &access, &events, err, sizeof(err)) == -1)
+    if (!same_logs && proxy_open_sinks(np, &access, &events, err, errlen) == -1)
         goto fail_listeners;
     if (!proxy_same_strings(np->resolver_servers, np->n_resolver_servers,
                             px->policy->resolver_servers,
@@ -312,7 +364,7 @@ proxy_reload(struct proxy *px)
         np->resolver_timeout_ms != px->policy->resolver_timeout_ms) {
         nres =
             resolver_new(px->base, np->resolver_servers, np->n_resolver_servers,
-                         np->resolver_timeout_ms, err, sizeof(err));
+                         np->resolver_timeout_ms, err, errlen);
         if (nres == NULL)
             goto fail_sinks;
     }
@@ -337,7 +389,10 @@ proxy_reload(struct proxy *px)
     }
     policy_unref(px->policy);
     px->policy = np;
+    auth_tokens_free(px->tokens);
+    px->tokens = tokens;
     px->reloads++;
+    px->metrics.reloads++;
     free(kept);
     if (px->accept_paused && px->n_conns < np->max_connections) {
         px->accept_paused = false;
@@ -353,8 +408,9 @@ proxy_reload(struct proxy *px)
     proxy_event_begin(px, "reload");
     jsonl_str(&px->line, "policy", px->policy_path);
     jsonl_uint(&px->line, "reloads", px->reloads);
+    jsonl_str(&px->line, "sha256", np->sha256);
     proxy_write_event(px);
-    return;
+    return 0;
 
 fail_sinks:
     if (!same_logs)
@@ -372,8 +428,76 @@ fail_listeners:
     free(nls);
 fail:
     free(kept);
+    auth_tokens_free(tokens);
     policy_unref(np);
     proxy_log_reload_failed(px, err);
+    px->metrics.reload_failures++;
+    return -1;
+}
+
+/* Logs a session event (session_paused, ...). */
+static void
+proxy_log_session_event(struct proxy *px, const char *event, const char *id)
+{
+    proxy_event_begin(px, event);
+    jsonl_str(&px->line, "session", id);
+    proxy_write_event(px);
+}
+
+/* A session the operator may act on before it has sent anything: one
+ * named by a listener's fixed session or by the tokens file. */
+static struct session *
+proxy_session_lookup(struct proxy *px, const char *id)
+{
+    struct session *s = session_find(px->sessions, id);
+    bool known = auth_has_session(px->tokens, id);
+
+    for (size_t i = 0; s == NULL && !known && i < px->policy->n_listeners; i++)
+        known = px->policy->listeners[i].session != NULL &&
+                strcmp(px->policy->listeners[i].session, id) == 0;
+    if (s == NULL && known)
+        s = session_get(px->sessions, id, proxy_now_ms(px));
+    return s;
+}
+
+int
+proxy_session_pause(struct proxy *px, const char *id)
+{
+    struct session *s = proxy_session_lookup(px, id);
+
+    if (s == NULL)
+        return -1;
+    if (s->state == SESSION_ACTIVE)
+        s->state = SESSION_PAUSED;
+    proxy_log_session_event(px, "session_paused", id);
+    return 0;
+}
+
+int
+proxy_session_resume(struct proxy *px, const char *id)
+{
+    struct session *s = session_find(px->sessions, id);
+
+    if (s == NULL)
+        return -1;
+    /* Resume lifts a pause; a kill is final. */
+    if (s->state == SESSION_PAUSED)
+        s->state = SESSION_ACTIVE;
+    proxy_log_session_event(px, "session_resumed", id);
+    return s->state == SESSION_ACTIVE ? 0 : -1;
+}
+
+int
+proxy_session_kill(struct proxy *px, const char *id)
+{
+    struct session *s = proxy_session_lookup(px, id);
+
+    if (s == NULL)
+        return -1;
+    s->state = SESSION_KILLED;
+    proxy_log_session_event(px, "session_killed", id);
+    conn_kill_session(px, id);
+    return 0;
 }
 
 static void
@@ -422,9 +546,12 @@ proxy_signal_cb(evutil_socket_t sig, short what, void *arg)
 
     (void)what;
     switch (sig) {
-    case SIGHUP:
-        proxy_reload(px);
+    case SIGHUP: {
+        char err[PROXY_ERR_MAX];
+
+        proxy_reload(px, err, sizeof(err));
         break;
+    }
     case SIGUSR1:
         if (sink_reopen(px->access) == -1 ||
             (px->events != px->access && sink_reopen(px->events) == -1)) {
@@ -453,8 +580,15 @@ proxy_new(struct policy *policy, const char *path, char *err, size_t errlen)
     }
     px->policy = policy;
     jsonl_init(&px->line);
+    metrics_init(&px->metrics);
     if (path != NULL && (px->policy_path = strdup(path)) == NULL)
         goto fail_oom;
+    proxy_hash_policy(policy, path);
+    px->sessions = session_table_new();
+    if (px->sessions == NULL)
+        goto fail_oom;
+    if (proxy_load_tokens(policy, &px->tokens, err, errlen) == -1)
+        goto fail;
     /* Relayed bytes are counted as they pass; no need for precise timers
      * beyond what the loop's cached clock gives. */
     cfg = event_config_new();
@@ -481,6 +615,11 @@ proxy_new(struct policy *policy, const char *path, char *err, size_t errlen)
     if (px->listeners == NULL)
         goto fail;
     px->n_listeners = policy->n_listeners;
+    if (policy->admin_socket != NULL) {
+        px->admin = admin_new(px, policy->admin_socket, err, errlen);
+        if (px->admin == NULL)
+            goto fail;
+    }
     px->sig_hup = evsignal_new(px->base, SIGHUP, proxy_signal_cb, px);
     px->sig_term = evsignal_new(px->base, SIGTERM, proxy_signal_cb, px);
     px->sig_int = evsignal_new(px->base, SIGINT, proxy_signal_cb, px);
@@ -555,6 +694,7 @@ proxy_free(struct proxy *px)
         return;
     if (px->base != NULL)
         conn_close_all(px);
+    admin_free(px->admin);
     for (size_t i = 0; i < px->n_listeners; i++)
         listener_free(px->listeners[i]);
     free(px->listeners);
@@ -572,6 +712,9 @@ proxy_free(struct proxy *px)
     proxy_close_sinks(px->access, px->events);
     if (px->base != NULL)
         event_base_free(px->base);
+    session_table_free(px->sessions);
+    auth_tokens_free(px->tokens);
+    metrics_fini(&px->metrics);
     policy_unref(px->policy);
     jsonl_fini(&px->line);
     free(px->policy_path);

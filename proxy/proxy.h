@@ -14,8 +14,13 @@
 
 #include "logging/jsonl.h"
 #include "policy/policy.h"
+#include "proxy/metrics.h"
 
+struct admin;
+struct auth_tokens;
 struct conn;
+struct session;
+struct session_table;
 struct listener;
 struct resolver;
 struct sink;
@@ -46,7 +51,27 @@ struct proxy {
     struct jsonl line; /* scratch for one log line */
     int64_t started_ms;
     uint64_t reloads;
+
+    struct session_table *sessions; /* outlive connections and reloads */
+    struct auth_tokens *tokens;     /* auth.mode basic; NULL otherwise */
+    struct admin *admin;            /* admin socket; NULL when off */
+    struct metrics metrics;
+    uint64_t connections_total;
 };
+
+#define PROXY_ERR_MAX 512
+
+/* Reloads the policy from its file (SIGHUP, POST /reload): builds the new
+ * snapshot, listeners, sinks, resolver and tokens first and swaps only if
+ * all worked. Logs reload or reload_failed. Returns 0, or -1 with <err>. */
+int proxy_reload(struct proxy *px, char *err, size_t errlen);
+
+/* Session control for the admin socket: sets the state of session <id>
+ * and logs the event; kill also closes the session's connections at once.
+ * Returns 0, or -1 if no such session. */
+int proxy_session_pause(struct proxy *px, const char *id);
+int proxy_session_resume(struct proxy *px, const char *id);
+int proxy_session_kill(struct proxy *px, const char *id);
 
 /* Milliseconds since the epoch, from the loop's cached clock. */
 int64_t proxy_now_ms(struct proxy *px);

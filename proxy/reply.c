@@ -139,16 +139,31 @@ reply_body(const struct conn *c, char *out, size_t outlen)
         break;
     case REASON_SESSION_PAUSED:
     case REASON_SESSION_KILLED:
-        snprintf(
-            out, outlen, "sluice: session %s is %s (reason %s)", c->session,
-            r->reason == REASON_SESSION_PAUSED ? "paused" : "killed", name);
+        snprintf(out, outlen,
+                 "sluice: %s refused: session %s is %s by the operator "
+                 "(reason %s)",
+                 host, c->session,
+                 r->reason == REASON_SESSION_PAUSED ? "paused" : "killed",
+                 name);
         break;
     case REASON_BYTE_CAP:
+        snprintf(out, outlen,
+                 "sluice: %s refused: session %s has used its byte cap on "
+                 "tier %s (reason %s)",
+                 host, c->session, r->tier != NULL ? r->tier->name : "?", name);
+        break;
     case REASON_RATE_LIMITED:
+        snprintf(out, outlen,
+                 "sluice: %s refused: session %s is over the request rate of "
+                 "tier %s; retry in %u s (reason %s)",
+                 host, c->session, r->tier != NULL ? r->tier->name : "?",
+                 r->retry_after_s, name);
+        break;
     case REASON_CONNECTION_CAP:
         snprintf(out, outlen,
-                 "sluice: session %s reached a cap of tier %s (reason %s)",
-                 c->session, r->tier != NULL ? r->tier->name : "?", name);
+                 "sluice: %s refused: session %s has too many open "
+                 "connections on tier %s (reason %s)",
+                 host, c->session, r->tier != NULL ? r->tier->name : "?", name);
         break;
     case REASON_ALLOWED:
     case REASON_REPORT_ONLY:
@@ -183,7 +198,9 @@ reply_deny(struct conn *c, struct evbuffer *out)
         evbuffer_add_printf(out,
                             "Proxy-Authenticate: Basic realm=\"sluice\"\r\n");
     if (status == 429)
-        evbuffer_add_printf(out, "Retry-After: %d\r\n", REPLY_RETRY_AFTER_S);
+        evbuffer_add_printf(out, "Retry-After: %u\r\n",
+                            c->r.retry_after_s != 0 ? c->r.retry_after_s
+                                                    : REPLY_RETRY_AFTER_S);
     evbuffer_add(out, "\r\n", 2);
     if (!c->r.is_head)
         evbuffer_add(out, body, len);

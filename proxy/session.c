@@ -38,9 +38,10 @@ static void
 session_free(struct session *s)
 {
     for (size_t i = 0; i < s->n_tiers; i++) {
-        if (s->tiers[i].group != NULL)
-            bufferevent_rate_limit_group_free(s->tiers[i].group);
-        free(s->tiers[i].name);
+        if (s->tiers[i]->group != NULL)
+            bufferevent_rate_limit_group_free(s->tiers[i]->group);
+        free(s->tiers[i]->name);
+        free(s->tiers[i]);
     }
     free(s->tiers);
     free(s->id);
@@ -133,22 +134,27 @@ session_get(struct session_table *t, const char *id, int64_t now_ms)
 struct session_tier *
 session_tier_get(struct session *s, const char *name)
 {
-    struct session_tier *tiers;
+    struct session_tier **tiers, *st;
 
     for (size_t i = 0; i < s->n_tiers; i++)
-        if (strcmp(s->tiers[i].name, name) == 0)
-            return &s->tiers[i];
-    /* Tiers per session are few (a listener's list); grow by one. Groups
-     * are pointers, so moving the array does not move them. */
+        if (strcmp(s->tiers[i]->name, name) == 0)
+            return s->tiers[i];
+    /* Connections keep pointers to their session_tier: the array of
+     * pointers may move, the tiers themselves never do. */
     tiers = realloc(s->tiers, (s->n_tiers + 1) * sizeof(*tiers));
     if (tiers == NULL)
         return NULL;
     s->tiers = tiers;
-    memset(&tiers[s->n_tiers], 0, sizeof(tiers[0]));
-    tiers[s->n_tiers].name = strdup(name);
-    if (tiers[s->n_tiers].name == NULL)
+    st = calloc(1, sizeof(*st));
+    if (st == NULL)
         return NULL;
-    return &tiers[s->n_tiers++];
+    st->name = strdup(name);
+    if (st->name == NULL) {
+        free(st);
+        return NULL;
+    }
+    tiers[s->n_tiers++] = st;
+    return st;
 }
 
 size_t

@@ -26,7 +26,7 @@ enum session_state { SESSION_ACTIVE = 0, SESSION_PAUSED, SESSION_KILLED };
 struct session_tier {
     char *name;
     struct limits_usage usage;
-    uint64_t requests; /* admitted, ever */
+    uint64_t requests;     /* admitted, ever */
     unsigned alerts_fired; /* bits of enum limits_cap */
     struct bufferevent_rate_limit_group *group;
     uint64_t group_bps;
@@ -35,7 +35,7 @@ struct session_tier {
 struct session {
     char *id;
     enum session_state state;
-    struct session_tier *tiers;
+    struct session_tier **tiers; /* each allocated alone: conns hold them */
     size_t n_tiers;
     uint64_t requests;
     uint32_t open;

@@ -35,8 +35,9 @@ tunnel_side_of(struct conn *c, struct bufferevent *bev)
     return bev == c->client ? TUNNEL_CLIENT : TUNNEL_UPSTREAM;
 }
 
-/* Moves what side <s> has read to the other side, counting it. */
-static void
+/* Moves what side <s> has read to the other side, counting it. Returns
+ * false if the move crossed a byte cap and the conn is gone. */
+static bool
 tunnel_move(struct conn *c, enum tunnel_side s)
 {
     struct bufferevent *from = tunnel_bev(c, s);
@@ -44,19 +45,32 @@ tunnel_move(struct conn *c, enum tunnel_side s)
     struct evbuffer *in = bufferevent_get_input(from);
     struct evbuffer *out = bufferevent_get_output(to);
     size_t n = evbuffer_get_length(in);
+    uint64_t allow = conn_allowance(c, s == TUNNEL_CLIENT);
+    bool cut = false;
 
     if (n == 0)
-        return;
+        return true;
+    /* Exactly up to the cap, then cut: not one byte over. */
+    if (n > allow) {
+        n = (size_t)allow;
+        cut = true;
+    }
     if (s == TUNNEL_CLIENT)
         c->r.bytes_up += n;
     else
         c->r.bytes_down += n;
-    evbuffer_add_buffer(out, in);
+    evbuffer_remove_buffer(in, out, n);
+    conn_account(c, s == TUNNEL_CLIENT, n);
+    if (cut) {
+        conn_cut_byte_cap(c);
+        return false;
+    }
     conn_touch(c);
     if (evbuffer_get_length(out) >= TUNNEL_OUT_MAX) {
         bufferevent_disable(from, EV_READ);
         bufferevent_setwatermark(to, EV_WRITE, TUNNEL_OUT_MAX / 2, 0);
     }
+    return true;
 }
 
 /* Both directions finished and flushed: the tunnel is over. */
@@ -90,7 +104,7 @@ tunnel_read_cb(struct bufferevent *from, void *arg)
 {
     struct conn *c = arg;
 
-    tunnel_move(c, tunnel_side_of(c, from));
+    (void)tunnel_move(c, tunnel_side_of(c, from));
 }
 
 static void
@@ -127,7 +141,8 @@ tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_EOF) {
-        tunnel_move(c, s);
+        if (!tunnel_move(c, s))
+            return;
         c->eof[s] = true;
         bufferevent_disable(bev, EV_READ);
         tunnel_pass_eof(c, s);
@@ -151,8 +166,10 @@ tunnel_start(struct conn *c)
                       tunnel_event_cb, c);
     /* A client may send its first bytes (a TLS ClientHello) right behind
      * the CONNECT head. */
-    if (evbuffer_get_length(pre) > 0)
-        tunnel_move(c, TUNNEL_CLIENT);
+    conn_shape(c, c->client);
+    conn_shape(c, c->upstream);
+    if (evbuffer_get_length(pre) > 0 && !tunnel_move(c, TUNNEL_CLIENT))
+        return;
     bufferevent_enable(c->client, EV_READ | EV_WRITE);
     bufferevent_enable(c->upstream, EV_READ | EV_WRITE);
     conn_set_timer(c, c->policy->idle_timeout_ms);

@@ -12,7 +12,10 @@ import harness as H
 class Admin(H.ProxyTestCase):
     TIERS = {"t": {"domains": [".test"], "ports": [80, 7000]}}
     LISTENERS = [{"name": "agent", "session": "s-adm", "tiers": ["t"]},
-                 {"name": "other", "session": "s-two", "tiers": ["t"]}]
+                 {"name": "other", "session": "s-two", "tiers": ["t"]},
+                 # a kill is final: the pause test needs a session that no
+                 # other test of this class kills
+                 {"name": "third", "session": "s-three", "tiers": ["t"]}]
 
     @classmethod
     def setUpClass(cls):
@@ -52,8 +55,8 @@ class Admin(H.ProxyTestCase):
         self.proxy.wait_event("session_paused", ev)
         r, line = self.get("http://a.test/echo")
         self.assertDeniedLogged(r, line, 403, "session_paused", session="s-adm")
-        r, line = self.get("http://a.test/echo", listener="other")
-        self.assertAllowed(r, line, session="s-two")
+        r, line = self.get("http://a.test/echo", listener="third")
+        self.assertAllowed(r, line, session="s-three")
         self.assertEqual(self.admin("POST", "/sessions/s-adm/resume").status, 200)
         self.proxy.wait_event("session_resumed", ev)
         r, line = self.get("http://a.test/echo")
