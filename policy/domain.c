@@ -7,7 +7,12 @@
  * depends on the host's length, never on the number of patterns: a
  * 100,000-line blocklist costs what a 10-line one does.
  * Names live in one arena per set, so loading N patterns does O(log N)
- * allocations, not N. */
+ * allocations, not N.
+ *
+ * Patterns may hold U-labels; they are converted to A-labels once, when
+ * added, so matching stays a byte comparison with the A-label hosts that
+ * clients send. Hosts themselves are never converted: a client that sent
+ * UTF-8 would be refused by the request parser before reaching us. */
 #include "config.h"
 #include "policy/domain.h"
 
@@ -94,6 +99,294 @@ domain_normalize(const char *host, size_t len, char out[DOMAIN_NAME_MAX])
     return 0;
 }
 
+/* ---------------------------------------------------------------------- */
+/* IDN: U-labels written in patterns become A-labels (RFC 5890, 3492).     */
+
+/* RFC 3492 section 5: the Punycode parameters IDNA uses. */
+#define DOMAIN_PUNY_BASE 36
+#define DOMAIN_PUNY_TMIN 1
+#define DOMAIN_PUNY_TMAX 26
+#define DOMAIN_PUNY_SKEW 38
+#define DOMAIN_PUNY_DAMP 700
+#define DOMAIN_PUNY_BIAS 72
+#define DOMAIN_PUNY_N 0x80 /* the first non-basic code point */
+
+#define DOMAIN_ACE_PREFIX "xn--"
+#define DOMAIN_ACE_PREFIX_LEN (sizeof(DOMAIN_ACE_PREFIX) - 1)
+/* Each code point costs at least one byte of Punycode, so a U-label of
+ * more code points than this cannot fit in 63 bytes as an A-label. */
+#define DOMAIN_ULABEL_MAX (DOMAIN_LABEL_MAX - DOMAIN_ACE_PREFIX_LEN)
+#define DOMAIN_UNICODE_MAX 0x10FFFF
+#define DOMAIN_SURROGATE_FIRST 0xD800
+#define DOMAIN_SURROGATE_LAST 0xDFFF
+
+/* Digit values 0..25 are "a".."z", 26..35 are "0".."9". RFC 3492 allows
+ * either case; a host name is compared in lower case. */
+static char
+domain_puny_digit(uint32_t d)
+{
+    return (char)(d < 26 ? 'a' + d : '0' + (d - 26));
+}
+
+/* RFC 3492 6.1: the bias after each encoded code point. */
+static uint32_t
+domain_puny_adapt(uint32_t delta, uint32_t numpoints, bool first)
+{
+    uint32_t k = 0;
+
+    /* The first delta is usually much larger than the rest. */
+    delta = first ? delta / DOMAIN_PUNY_DAMP : delta / 2;
+    delta += delta / numpoints;
+    while (delta >
+           ((DOMAIN_PUNY_BASE - DOMAIN_PUNY_TMIN) * DOMAIN_PUNY_TMAX) / 2) {
+        delta /= DOMAIN_PUNY_BASE - DOMAIN_PUNY_TMIN;
+        k += DOMAIN_PUNY_BASE;
+    }
+    return k + (DOMAIN_PUNY_BASE - DOMAIN_PUNY_TMIN + 1) * delta /
+                   (delta + DOMAIN_PUNY_SKEW);
+}
+
+/* Appends one byte, keeping room for the NUL. */
+static int
+domain_puny_put(char *out, size_t cap, size_t *len, char c)
+{
+    if (*len + 1 >= cap)
+        return -1;
+    out[(*len)++] = c;
+    return 0;
+}
+
+/* RFC 3492 6.3, with the overflow checks of 6.4 done in uint32_t. */
+int
+domain_punycode_encode(const uint32_t *cp, size_t n, char *out, size_t cap)
+{
+    uint32_t code = DOMAIN_PUNY_N, delta = 0, bias = DOMAIN_PUNY_BIAS;
+    uint32_t h, b;
+    size_t len = 0;
+
+    /* h + 1 code points are counted in a uint32_t. */
+    if ((cp == NULL && n > 0) || out == NULL || cap == 0 || n >= UINT32_MAX)
+        return -1;
+    for (size_t j = 0; j < n; j++)
+        if (cp[j] < DOMAIN_PUNY_N &&
+            domain_puny_put(out, cap, &len, (char)cp[j]) != 0)
+            return -1;
+    h = b = (uint32_t)len;
+    if (b > 0 && domain_puny_put(out, cap, &len, '-') != 0)
+        return -1;
+    while (h < n) {
+        uint32_t m = UINT32_MAX;
+
+        /* Every code point below <code> is done, so one at least as large
+         * is left while h < n. */
+        for (size_t j = 0; j < n; j++)
+            if (cp[j] >= code && cp[j] < m)
+                m = cp[j];
+        if (m - code > (UINT32_MAX - delta) / (h + 1))
+            return -1;
+        delta += (m - code) * (h + 1);
+        code = m;
+        for (size_t j = 0; j < n; j++) {
+            uint32_t q;
+
+            if (cp[j] < code && ++delta == 0)
+                return -1;
+            if (cp[j] != code)
+                continue;
+            q = delta;
+            for (uint32_t k = DOMAIN_PUNY_BASE;; k += DOMAIN_PUNY_BASE) {
+                uint32_t t = k <= bias                      ? DOMAIN_PUNY_TMIN
+                             : k >= bias + DOMAIN_PUNY_TMAX ? DOMAIN_PUNY_TMAX
+                                                            : k - bias;
+
+                if (q < t)
+                    break;
+                if (domain_puny_put(
+                        out, cap, &len,
+                        domain_puny_digit(t + (q - t) %
+                                                  (DOMAIN_PUNY_BASE - t))) != 0)
+                    return -1;
+                q = (q - t) / (DOMAIN_PUNY_BASE - t);
+            }
+            if (domain_puny_put(out, cap, &len, domain_puny_digit(q)) != 0)
+                return -1;
+            bias = domain_puny_adapt(delta, h + 1, h == b);
+            delta = 0;
+            h++;
+        }
+        if (++delta == 0)
+            return -1;
+        code++;
+    }
+    out[len] = '\0';
+    return 0;
+}
+
+/* Decodes the UTF-8 sequence at <s> (<n> bytes left) into <cp>. Returns
+ * its length, or 0 unless it is the shortest form of a Unicode scalar
+ * value (RFC 3629): an overlong form or an encoded surrogate would give
+ * one pattern several spellings, which a blocklist must not allow. */
+static size_t
+domain_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    /* The smallest code point that needs 2, 3 or 4 bytes. */
+    static const uint32_t shortest[] = { 0, 0, 0x80, 0x800, 0x10000 };
+    uint32_t c = s[0];
+    size_t len;
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if ((c & 0xE0) == 0xC0) {
+        len = 2;
+        c &= 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3;
+        c &= 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4;
+        c &= 0x07;
+    } else {
+        return 0; /* a stray continuation byte, or 0xF8..0xFF */
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if (c < shortest[len] || c > DOMAIN_UNICODE_MAX ||
+        (c >= DOMAIN_SURROGATE_FIRST && c <= DOMAIN_SURROGATE_LAST))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+/* Capitals whose lower case is a single code point at a fixed distance,
+ * in Unicode's simple case mapping and in UTS 46 alike. <step> 2 marks
+ * runs where capital and small letter alternate. Left out on purpose:
+ * U+0130 (UTS 46 maps it to two code points) and every other block, which
+ * would need Unicode's tables (see policy/domain.h). */
+static const struct {
+    uint32_t first, last, step;
+    int32_t delta;
+} domain_idn_lower_runs[] = {
+    { 'A', 'Z', 1, 'a' - 'A' },   { 0x00C0, 0x00D6, 1, 0x20 }, /* À..Ö */
+    { 0x00D8, 0x00DE, 1, 0x20 },  /* Ø..Þ: U+00D7 is the sign × */
+    { 0x0100, 0x012E, 2, 1 },     /* Ā..Į */
+    { 0x0132, 0x0136, 2, 1 },     /* Ĳ..Ķ */
+    { 0x0139, 0x0147, 2, 1 },     /* Ĺ..Ň */
+    { 0x014A, 0x0176, 2, 1 },     /* Ŋ..Ŷ */
+    { 0x0178, 0x0178, 1, -0x79 }, /* Ÿ: its small letter ÿ is in Latin-1 */
+    { 0x0179, 0x017D, 2, 1 },     /* Ź..Ž */
+};
+
+static uint32_t
+domain_idn_lower(uint32_t c)
+{
+    for (size_t i = 0;
+         i < sizeof(domain_idn_lower_runs) / sizeof(domain_idn_lower_runs[0]);
+         i++) {
+        uint32_t first = domain_idn_lower_runs[i].first;
+
+        if (c >= first && c <= domain_idn_lower_runs[i].last &&
+            (c - first) % domain_idn_lower_runs[i].step == 0)
+            return (uint32_t)((int32_t)c + domain_idn_lower_runs[i].delta);
+    }
+    return c;
+}
+
+/* Writes the A-label of U-label <label> (len bytes of UTF-8 holding at
+ * least one non-ASCII code point) to <out>, at most <cap> bytes, no NUL.
+ * Returns its length, or 0 if the label is refused. */
+static size_t
+domain_ulabel_encode(const char *label, size_t len, char *out, size_t cap)
+{
+    uint32_t cp[DOMAIN_ULABEL_MAX];
+    char puny[DOMAIN_ULABEL_MAX + 1];
+    size_t n = 0, plen;
+
+    for (size_t i = 0; i < len;) {
+        uint32_t c;
+        size_t k =
+            domain_utf8_decode((const unsigned char *)label + i, len - i, &c);
+
+        if (k == 0 || n == DOMAIN_ULABEL_MAX)
+            return 0;
+        c = domain_idn_lower(c);
+        /* The ASCII part goes into the A-label as it is: same bytes as an
+         * ASCII label may hold. */
+        if (c < DOMAIN_PUNY_N && !domain_is_name_byte((unsigned char)c))
+            return 0;
+        cp[n++] = c;
+        i += k;
+    }
+    /* RFC 5891 4.2.3.1: an A-label would hide these hyphens ("xn---x"). */
+    if (n == 0 || cp[0] == '-' || cp[n - 1] == '-' ||
+        (n >= 4 && cp[2] == '-' && cp[3] == '-'))
+        return 0;
+    if (domain_punycode_encode(cp, n, puny, sizeof(puny)) != 0)
+        return 0;
+    plen = strlen(puny);
+    if (DOMAIN_ACE_PREFIX_LEN + plen > cap)
+        return 0;
+    memcpy(out, DOMAIN_ACE_PREFIX, DOMAIN_ACE_PREFIX_LEN);
+    memcpy(out + DOMAIN_ACE_PREFIX_LEN, puny, plen);
+    return DOMAIN_ACE_PREFIX_LEN + plen;
+}
+
+static bool
+domain_has_non_ascii(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= DOMAIN_PUNY_N)
+            return true;
+    return false;
+}
+
+int
+domain_normalize_idn(const char *name, size_t len, char out[DOMAIN_NAME_MAX])
+{
+    /* One byte over a name's text: domain_normalize() drops a trailing
+     * dot. Anything longer is refused there, so stop filling at the end. */
+    char ascii[DOMAIN_NAME_MAX + 1];
+    size_t alen = 0, i = 0;
+
+    if (name == NULL)
+        return -1;
+    if (!domain_has_non_ascii(name, len))
+        return domain_normalize(name, len, out);
+    for (;;) {
+        const char *dot = memchr(name + i, '.', len - i);
+        size_t end = dot != NULL ? (size_t)(dot - name) : len;
+        size_t llen = end - i;
+
+        if (domain_has_non_ascii(name + i, llen)) {
+            size_t n = domain_ulabel_encode(name + i, llen, ascii + alen,
+                                            sizeof(ascii) - alen);
+
+            if (n == 0)
+                return -1;
+            alen += n;
+        } else {
+            /* domain_normalize() judges ASCII labels, empty ones too. */
+            if (llen > sizeof(ascii) - alen)
+                return -1;
+            memcpy(ascii + alen, name + i, llen);
+            alen += llen;
+        }
+        if (dot == NULL)
+            break;
+        if (alen == sizeof(ascii))
+            return -1;
+        ascii[alen++] = '.';
+        i = end + 1;
+    }
+    return domain_normalize(ascii, alen, out);
+}
+
 /* A pattern split into its form and normalised base name. */
 struct domain_pattern {
     bool match_all;
@@ -125,7 +418,7 @@ domain_pattern_parse(const char *pattern, size_t len, struct domain_pattern *p)
     /* A '*' anywhere else ("*.*.x", "a*.x") fails the name check. So does
      * a leftover leading dot ("..x", "*..x"), as an empty label. */
     if (len == 0 || pattern[0] == '.' ||
-        domain_normalize(pattern, len, p->base) != 0)
+        domain_normalize_idn(pattern, len, p->base) != 0)
         return -1;
     p->base_len = strlen(p->base);
     return 0;

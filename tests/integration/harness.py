@@ -1163,6 +1163,19 @@ class Proxy:
                                      % (timeout, n, mark, len(lines), lines))
             time.sleep(0.02)
 
+    def wait_access_where(self, mark, pred, timeout=TIMEOUT):
+        """Waits for the first access line after `mark` for which pred(line)
+        is true; returns it."""
+        deadline = time.time() + timeout
+        while True:
+            for line in self.access()[mark:]:
+                if pred(line):
+                    return line
+            if time.time() > deadline:
+                raise AssertionError("waited %.0fs for a matching access line after line %d: %s"
+                                     % (timeout, mark, self.access()[mark:]))
+            time.sleep(0.02)
+
     def wait_event(self, name, after=0, timeout=TIMEOUT):
         deadline = time.time() + timeout
         while True:
@@ -1244,7 +1257,10 @@ class ProxyTestCase(unittest.TestCase):
             method = raw.split(b" ", 1)[0].decode("latin-1")
             r = c.read_response(method, sha_only=sha_only)
             r.client_port = c.local[1]
-        line = p.wait_access(m, 1)[0]
+        # Match the line by the client's own port: a tunnel of an earlier
+        # test may be logged late, after this mark.
+        line = p.wait_access_where(
+            m, lambda l: str(l.get("client", "")).endswith(":%d" % r.client_port))
         return r, line
 
     def get(self, url, listener="agent", headers=(), method="GET", body=None,
