@@ -928,15 +928,24 @@ conn_read_head(struct conn *c)
     }
     if (len > max)
         len = max;
-    p = (const char *)evbuffer_pullup(in, (ssize_t)len);
-    if (p == NULL)
-        return;
-    req = malloc(sizeof(*req));
-    if (req == NULL) {
-        conn_close(c);
-        return;
+    req = c->px->scratch_req;
+    /* Parse the first contiguous chunk in place; copy the head into one
+     * piece only when it spans chunks. */
+    size_t contig = evbuffer_get_contiguous_space(in);
+
+    if (contig > len)
+        contig = len;
+    p = (const char *)evbuffer_pullup(in, (ssize_t)contig);
+    res = p == NULL ? HTTP_HEAD_AGAIN
+                    : http_request_parse(p, contig, max, req, &why);
+    if (res == HTTP_HEAD_AGAIN && contig < len) {
+        p = (const char *)evbuffer_pullup(in, (ssize_t)len);
+        if (p == NULL) {
+            conn_close(c);
+            return;
+        }
+        res = http_request_parse(p, len, max, req, &why);
     }
-    res = http_request_parse(p, len, max, req, &why);
     switch (res) {
     case HTTP_HEAD_AGAIN:
         break;
@@ -951,7 +960,6 @@ conn_read_head(struct conn *c)
         conn_handle_request(c, req);
         break;
     }
-    free(req);
 }
 
 /* ---- callbacks ------------------------------------------------------------

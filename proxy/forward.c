@@ -266,21 +266,31 @@ forward_read_response_head(struct conn *c)
             return false;
         if (len > FORWARD_RESPONSE_HEAD_MAX)
             len = FORWARD_RESPONSE_HEAD_MAX;
-        p = (const char *)evbuffer_pullup(in, (ssize_t)len);
-        resp = malloc(sizeof(*resp));
-        if (p == NULL || resp == NULL) {
-            free(resp);
-            forward_abort(c, REASON_UPSTREAM_FAILED, "out of memory");
-            return false;
+        resp = c->px->scratch_resp;
+        /* Parse the first contiguous chunk in place; copy the head into
+         * one piece only when it spans chunks. */
+        size_t contig = evbuffer_get_contiguous_space(in);
+
+        if (contig > len)
+            contig = len;
+        p = (const char *)evbuffer_pullup(in, (ssize_t)contig);
+        res = p == NULL ? HTTP_HEAD_AGAIN
+                        : http_response_parse(p, contig,
+                                              FORWARD_RESPONSE_HEAD_MAX, resp,
+                                              &why);
+        if (res == HTTP_HEAD_AGAIN && contig < len) {
+            p = (const char *)evbuffer_pullup(in, (ssize_t)len);
+            if (p == NULL) {
+                forward_abort(c, REASON_UPSTREAM_FAILED, "out of memory");
+                return false;
+            }
+            res = http_response_parse(p, len, FORWARD_RESPONSE_HEAD_MAX, resp,
+                                      &why);
         }
-        res =
-            http_response_parse(p, len, FORWARD_RESPONSE_HEAD_MAX, resp, &why);
         if (res == HTTP_HEAD_AGAIN) {
-            free(resp);
             return false;
         }
         if (res != HTTP_HEAD_DONE) {
-            free(resp);
             forward_abort(c, REASON_UPSTREAM_FAILED,
                           res == HTTP_HEAD_TOO_BIG
                               ? "the origin sent an oversized response head"
@@ -289,7 +299,6 @@ forward_read_response_head(struct conn *c)
         }
         if (resp->status == 101) {
             /* Upgrade is hop-by-hop and was never forwarded. */
-            free(resp);
             forward_abort(c, REASON_UPSTREAM_FAILED,
                           "the origin switched protocols unasked");
             return false;
@@ -300,12 +309,10 @@ forward_read_response_head(struct conn *c)
             c->resp_framing.kind = HTTP_BODY_NONE;
             forward_build_response_head(c, resp, out, false);
             evbuffer_drain(in, resp->head_len);
-            free(resp);
             continue;
         }
         if (http_response_framing(resp, method, &c->resp_framing, &why) !=
             HTTP_HEAD_DONE) {
-            free(resp);
             forward_abort(c, REASON_UPSTREAM_FAILED,
                           why != NULL ? why : "bad response framing");
             return false;
@@ -314,7 +321,6 @@ forward_read_response_head(struct conn *c)
             c->r.version_minor == 0) {
             /* We asked in HTTP/1.0; a chunked answer is the origin's
              * mistake and an HTTP/1.0 client could not decode it. */
-            free(resp);
             forward_abort(c, REASON_UPSTREAM_FAILED,
                           "chunked response to an HTTP/1.0 request");
             return false;
@@ -324,7 +330,6 @@ forward_read_response_head(struct conn *c)
         chunked_init(&c->resp_ck);
         c->resp_done = c->resp_framing.kind == HTTP_BODY_NONE;
         if (conn_allowance(c, false) < resp->head_len) {
-            free(resp);
             conn_cut_byte_cap(c);
             return false;
         }
@@ -334,7 +339,6 @@ forward_read_response_head(struct conn *c)
                                     c->client_close || c->resp_framing.kind ==
                                                            HTTP_BODY_CLOSE);
         evbuffer_drain(in, resp->head_len);
-        free(resp);
         c->resp_head_done = true;
     }
     return true;

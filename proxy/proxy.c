@@ -21,6 +21,7 @@
 #include "proxy/admin.h"
 #include "proxy/auth.h"
 #include "proxy/conn.h"
+#include "proxy/http_head.h"
 #include "proxy/listener.h"
 #include "proxy/resolver.h"
 #include "proxy/session.h"
@@ -585,7 +586,10 @@ proxy_new(struct policy *policy, const char *path, char *err, size_t errlen)
         goto fail_oom;
     proxy_hash_policy(policy, path);
     px->sessions = session_table_new();
-    if (px->sessions == NULL)
+    px->scratch_req = malloc(sizeof(*px->scratch_req));
+    px->scratch_resp = malloc(sizeof(*px->scratch_resp));
+    if (px->sessions == NULL || px->scratch_req == NULL ||
+        px->scratch_resp == NULL)
         goto fail_oom;
     if (proxy_load_tokens(policy, &px->tokens, err, errlen) == -1)
         goto fail;
@@ -713,6 +717,8 @@ proxy_free(struct proxy *px)
     if (px->base != NULL)
         event_base_free(px->base);
     session_table_free(px->sessions);
+    free(px->scratch_req);
+    free(px->scratch_resp);
     auth_tokens_free(px->tokens);
     metrics_fini(&px->metrics);
     policy_unref(px->policy);

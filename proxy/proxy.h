@@ -18,6 +18,8 @@
 
 struct admin;
 struct auth_tokens;
+struct http_request;
+struct http_response;
 struct conn;
 struct session;
 struct session_table;
@@ -57,6 +59,11 @@ struct proxy {
     struct admin *admin;            /* admin socket; NULL when off */
     struct metrics metrics;
     uint64_t connections_total;
+
+    /* Parse scratch: heads are parsed and used within one callback, so one
+     * of each serves every connection (no allocation per request). */
+    struct http_request *scratch_req;
+    struct http_response *scratch_resp;
 };
 
 #define PROXY_ERR_MAX 512
