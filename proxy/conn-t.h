@@ -16,6 +16,7 @@ struct evbuffer;
 struct event;
 struct proxy;
 struct resolver_query;
+struct splice_tunnel;
 
 enum conn_state {
     CONN_READ_HEAD = 0, /* waiting for a request head */
@@ -103,8 +104,9 @@ struct conn {
     uint16_t up_port;
     struct addr up_addr; /* where the kept upstream is connected */
 
-    /* Tunnel state (tunnel.c). */
+    /* Tunnel state (tunnel.c, splice.c). */
     bool eof[2];
+    struct splice_tunnel *splice; /* zero-copy relay, when in use */
 };
 
 #endif /* PROXY_CONN_T_H */

@@ -26,6 +26,7 @@
 #include "proxy/access.h"
 #include "proxy/auth.h"
 #include "proxy/session.h"
+#include "proxy/splice.h"
 #include "proxy/forward.h"
 #include "proxy/proxy.h"
 #include "proxy/reply.h"
@@ -365,6 +366,8 @@ conn_close(struct conn *c)
         resolver_cancel(c->query);
         c->query = NULL;
     }
+    splice_free(c->splice);
+    c->splice = NULL;
     conn_free_upstream(c);
     if (c->client != NULL)
         bufferevent_free(c->client);

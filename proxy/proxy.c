@@ -25,6 +25,7 @@
 #include "proxy/listener.h"
 #include "proxy/resolver.h"
 #include "proxy/session.h"
+#include "proxy/splice.h"
 
 int64_t
 proxy_now_ms(struct proxy *px)
@@ -588,6 +589,7 @@ proxy_new(struct policy *policy, const char *path, char *err, size_t errlen)
     px->sessions = session_table_new();
     px->scratch_req = malloc(sizeof(*px->scratch_req));
     px->scratch_resp = malloc(sizeof(*px->scratch_resp));
+    px->splice_pool = splice_pool_new(); /* NULL is fine: copy instead */
     if (px->sessions == NULL || px->scratch_req == NULL ||
         px->scratch_resp == NULL)
         goto fail_oom;
@@ -717,6 +719,7 @@ proxy_free(struct proxy *px)
     if (px->base != NULL)
         event_base_free(px->base);
     session_table_free(px->sessions);
+    splice_pool_free(px->splice_pool);
     free(px->scratch_req);
     free(px->scratch_resp);
     auth_tokens_free(px->tokens);

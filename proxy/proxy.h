@@ -23,6 +23,7 @@ struct http_response;
 struct conn;
 struct session;
 struct session_table;
+struct splice_pool;
 struct listener;
 struct resolver;
 struct sink;
@@ -64,6 +65,7 @@ struct proxy {
      * of each serves every connection (no allocation per request). */
     struct http_request *scratch_req;
     struct http_response *scratch_resp;
+    struct splice_pool *splice_pool; /* NULL: tunnels copy instead */
 };
 
 #define PROXY_ERR_MAX 512

@@ -16,6 +16,7 @@
 #include "proxy/conn.h"
 #include "proxy/proxy.h"
 #include "proxy/reply.h"
+#include "proxy/splice.h"
 
 enum tunnel_side { TUNNEL_CLIENT = 0, TUNNEL_UPSTREAM = 1 };
 
@@ -151,6 +152,35 @@ tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
     }
 }
 
+/* A tunnel nothing needs to look into (no byte cap, no shaping) is handed
+ * to splice.c once the 200 and any early client bytes are out. Returns
+ * true if it was. */
+static bool
+tunnel_try_splice(struct conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->client);
+    struct evbuffer *pre = bufferevent_get_input(c->client);
+    size_t npre = evbuffer_get_length(pre);
+    int n;
+
+    if (c->r.shaped || conn_allowance(c, true) != UINT64_MAX ||
+        conn_allowance(c, false) != UINT64_MAX)
+        return false;
+    /* Fresh sockets have room for these few bytes; if not, the
+     * bufferevents carry on as usual with what is left. */
+    if (evbuffer_write(out, bufferevent_getfd(c->client)) == -1 ||
+        evbuffer_get_length(out) != 0)
+        return false;
+    if (npre > 0) {
+        n = evbuffer_write(pre, bufferevent_getfd(c->upstream));
+        if (n > 0)
+            c->r.bytes_up += (uint64_t)n;
+        if (evbuffer_get_length(pre) != 0)
+            return false;
+    }
+    return splice_start(c) == 0;
+}
+
 void
 tunnel_start(struct conn *c)
 {
@@ -168,6 +198,9 @@ tunnel_start(struct conn *c)
      * the CONNECT head. */
     conn_shape(c, c->client);
     conn_shape(c, c->upstream);
+    conn_set_timer(c, c->policy->idle_timeout_ms);
+    if (tunnel_try_splice(c))
+        return;
     if (evbuffer_get_length(pre) > 0 && !tunnel_move(c, TUNNEL_CLIENT))
         return;
     bufferevent_enable(c->client, EV_READ | EV_WRITE);
