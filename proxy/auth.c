@@ -8,8 +8,69 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+
+/* Compares two equal-length secrets in time that depends only on <n>. */
+static bool
+auth_equal_ct(const void *a, const void *b, size_t n)
+{
+    const volatile unsigned char *x = a, *y = b;
+    unsigned char diff = 0;
+
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(x[i] ^ y[i]);
+    return diff == 0;
+}
+
+/* The value of base64 digit <ch> (RFC 4648 section 4), or -1. */
+static int
+auth_b64_digit(char ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    if (ch == '+')
+        return 62;
+    if (ch == '/')
+        return 63;
+    return -1;
+}
+
+/* Decodes padded base64 <in> (len a multiple of 4) into <out>. Returns the
+ * decoded length, or -1 if <in> is not canonical base64. */
+static long
+auth_b64_decode(const char *in, size_t len, unsigned char *out)
+{
+    size_t o = 0;
+
+    if (len == 0 || len % 4 != 0)
+        return -1;
+    for (size_t i = 0; i < len; i += 4) {
+        int v[4];
+        int pad = 0;
+
+        for (int k = 0; k < 4; k++) {
+            if (in[i + k] == '=' && i + 4 == len && k >= 2) {
+                v[k] = 0;
+                pad++;
+                continue;
+            }
+            if (pad > 0)
+                return -1; /* data after padding */
+            v[k] = auth_b64_digit(in[i + k]);
+            if (v[k] < 0)
+                return -1;
+        }
+        out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+        if (pad < 2)
+            out[o++] = (unsigned char)(v[1] << 4 | v[2] >> 2);
+        if (pad < 1)
+            out[o++] = (unsigned char)(v[2] << 6 | v[3]);
+    }
+    return (long)o;
+}
 
 /* Longest Basic credential we decode: id, ':', a token. */
 #define AUTH_CRED_MAX 1024
@@ -33,7 +94,7 @@ auth_tokens_free(struct auth_tokens *t)
     for (size_t i = 0; i < t->n; i++) {
         free(t->entries[i].id);
         /* Tokens are secrets: do not leave them in freed memory. */
-        OPENSSL_cleanse(t->entries[i].token, t->entries[i].token_len);
+        explicit_bzero(t->entries[i].token, t->entries[i].token_len);
         free(t->entries[i].token);
     }
     free(t->entries);
@@ -117,7 +178,7 @@ auth_tokens_load(const char *path, char *err, size_t errlen)
                      strlen(colon + 1)) == -1)
             goto fail_oom;
     }
-    OPENSSL_cleanse(text, n);
+    explicit_bzero(text, n);
     free(text);
     return t;
 
@@ -127,7 +188,7 @@ fail:
     if (f != NULL)
         fclose(f);
     if (text != NULL) {
-        OPENSSL_cleanse(text, (size_t)st.st_size);
+        explicit_bzero(text, (size_t)st.st_size);
         free(text);
     }
     auth_tokens_free(t);
@@ -157,14 +218,9 @@ auth_check(const struct auth_tokens *t, struct slice value,
     }
     if (b64len == 0 || b64len % 4 != 0 || b64len / 4 * 3 > AUTH_CRED_MAX)
         return false;
-    n = EVP_DecodeBlock(cred, (const unsigned char *)b64, (int)b64len);
+    n = (int)auth_b64_decode(b64, b64len, cred);
     if (n < 0)
         return false;
-    /* EVP_DecodeBlock counts the padding as zero bytes: take them off. */
-    if (b64[b64len - 1] == '=')
-        n--;
-    if (b64[b64len - 2] == '=')
-        n--;
     colon = memchr(cred, ':', (size_t)n);
     if (colon == NULL)
         goto out;
@@ -180,9 +236,9 @@ auth_check(const struct auth_tokens *t, struct slice value,
         /* Same-length comparison in constant time; a length mismatch
          * still pays for one comparison. */
         if (toklen == e->token_len)
-            ok = CRYPTO_memcmp(colon + 1, e->token, toklen) == 0;
+            ok = auth_equal_ct(colon + 1, e->token, toklen);
         else
-            (void)CRYPTO_memcmp(e->token, e->token, e->token_len);
+            (void)auth_equal_ct(e->token, e->token, e->token_len);
         if (ok) {
             memcpy(session, cred, idlen);
             session[idlen] = '\0';
@@ -190,7 +246,7 @@ auth_check(const struct auth_tokens *t, struct slice value,
         break;
     }
 out:
-    OPENSSL_cleanse(cred, sizeof(cred));
+    explicit_bzero(cred, sizeof(cred));
     return ok;
 }
 

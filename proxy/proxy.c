@@ -12,9 +12,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <openssl/rand.h>
-
-#include <openssl/evp.h>
+#include <sys/random.h>
 
 #include "logging/sink.h"
 #include "policy/config.h"
@@ -25,6 +23,7 @@
 #include "proxy/listener.h"
 #include "proxy/resolver.h"
 #include "proxy/session.h"
+#include "proxy/sha256.h"
 #include "proxy/splice.h"
 
 int64_t
@@ -52,8 +51,9 @@ proxy_next_id(struct proxy *px, int64_t now_ms, char out[27])
      * and sorted without a random draw per request. */
     if (now_ms != px->id_last_ms) {
         px->id_last_ms = now_ms;
-        if (RAND_bytes(px->id_rand, sizeof(px->id_rand)) != 1)
-            memset(px->id_rand, 0, sizeof(px->id_rand));
+        /* Ids need to be unique, not secret: a failed draw keeps the
+         * last random part and counts on from it. */
+        (void)getrandom(px->id_rand, sizeof(px->id_rand), GRND_NONBLOCK);
         px->id_rand[0] &= 0x7f; /* room to count up without wrapping */
     } else {
         for (int i = 9; i >= 0; i--)
@@ -270,29 +270,26 @@ proxy_bind_listeners(struct proxy *px, const struct policy *p,
 static void
 proxy_hash_policy(struct policy *p, const char *path)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
     char *text = NULL;
     size_t len = 0;
     FILE *f;
 
     p->sha256[0] = '\0';
     if (path == NULL) {
-        text = (char *)config_default_yaml;
-        len = strlen(config_default_yaml);
-    } else if ((f = fopen(path, "re")) != NULL) {
-        text = malloc(CONFIG_FILE_MAX_BYTES + 1);
-        if (text != NULL)
-            len = fread(text, 1, CONFIG_FILE_MAX_BYTES, f);
-        fclose(f);
+        sha256_hex(config_default_yaml, strlen(config_default_yaml),
+                   p->sha256);
+        return;
     }
-    if (text != NULL &&
-        EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) == 1) {
-        for (unsigned i = 0; i < mdlen && i < 32; i++)
-            snprintf(p->sha256 + 2 * i, 3, "%02x", md[i]);
-    }
-    if (path != NULL)
+    f = fopen(path, "re");
+    if (f == NULL)
+        return;
+    text = malloc(CONFIG_FILE_MAX_BYTES + 1);
+    if (text != NULL) {
+        len = fread(text, 1, CONFIG_FILE_MAX_BYTES, f);
+        sha256_hex(text, len, p->sha256);
         free(text);
+    }
+    fclose(f);
 }
 
 /* The tokens a policy asks for: NULL with auth none, or the loaded file. */
