@@ -232,6 +232,23 @@ jsonl_quote(struct jsonl *j, const char *str, size_t n)
     bool copy, cut;
     char esc[JSONL_ESC_MAX];
 
+    /* Fast path: hosts, ids and most paths are printable ASCII with
+     * nothing to escape, and fit: copy them whole. */
+    size_t plain = 0;
+
+    while (plain < n && s[plain] >= 0x20 && s[plain] < 0x7f &&
+           s[plain] != '"' && s[plain] != '\\')
+        plain++;
+    if (plain == n && j->len + n + 2 + JSONL_TAIL_RESERVE < JSONL_LINE_MAX) {
+        if (jsonl_reserve(j, n + 2) == -1)
+            return;
+        j->buf[j->len++] = '"';
+        memcpy(j->buf + j->len, s, n);
+        j->len += n;
+        j->buf[j->len++] = '"';
+        return;
+    }
+
     /* Room for the body, leaving the quotes and the tail reserve out. A
      * line that is already past the reserve still gets its "..." so the
      * member stays well-formed while there is any room at all. */
@@ -287,26 +304,40 @@ jsonl_strn(struct jsonl *j, const char *key, const char *s, size_t n)
     jsonl_quote(j, s, n);
 }
 
+/* Writes the decimal digits of <v> ending at <end>; returns where they
+ * start. Several numbers go into every access line: no printf. */
+static char *
+jsonl_u64_digits(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return end;
+}
+
 void
 jsonl_int(struct jsonl *j, const char *key, int64_t v)
 {
     char num[sizeof("-9223372036854775808")];
-    int len;
+    char *end = num + sizeof(num), *p;
 
-    len = snprintf(num, sizeof(num), "%" PRId64, v);
+    /* The magnitude of INT64_MIN does not fit an int64_t: go unsigned. */
+    p = jsonl_u64_digits(end, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+    if (v < 0)
+        *--p = '-';
     jsonl_key(j, key);
-    jsonl_put(j, num, (size_t)len);
+    jsonl_put(j, p, (size_t)(end - p));
 }
 
 void
 jsonl_uint(struct jsonl *j, const char *key, uint64_t v)
 {
     char num[sizeof("18446744073709551615")];
-    int len;
+    char *end = num + sizeof(num), *p = jsonl_u64_digits(end, v);
 
-    len = snprintf(num, sizeof(num), "%" PRIu64, v);
     jsonl_key(j, key);
-    jsonl_put(j, num, (size_t)len);
+    jsonl_put(j, p, (size_t)(end - p));
 }
 
 void

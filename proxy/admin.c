@@ -287,12 +287,23 @@ admin_session_action(struct admin *a, struct evhttp_request *req,
         admin_error(req, 404, "want /sessions/ID/pause|resume|kill");
         return;
     }
-    id = evhttp_uridecode(rest, 0, NULL);
+    /* Decode the id alone: an encoded '/' must not move the action. */
+    {
+        char raw[SESSION_ID_MAX * 3 + 1];
+        size_t rawlen = (size_t)(slash - rest);
+
+        if (rawlen >= sizeof(raw)) {
+            admin_error(req, 404, "session id too long");
+            return;
+        }
+        memcpy(raw, rest, rawlen);
+        raw[rawlen] = '\0';
+        id = evhttp_uridecode(raw, 0, NULL);
+    }
     if (id == NULL) {
         admin_error(req, 500, "out of memory");
         return;
     }
-    id[slash - rest] = '\0';
     if (strcmp(slash + 1, "pause") == 0) {
         rc = proxy_session_pause(a->px, id);
     } else if (strcmp(slash + 1, "resume") == 0) {
@@ -478,8 +489,12 @@ admin_new(struct proxy *px, const char *path, char *err, size_t errlen)
     evhttp_set_max_headers_size(a->http, ADMIN_MAX_HEADERS_BYTES);
     evhttp_set_max_body_size(a->http, ADMIN_MAX_BODY_BYTES);
     evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
-    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-                                            EVHTTP_REQ_HEAD);
+    /* Every method reaches our callback, so a wrong one gets our JSON 405
+     * rather than evhttp's HTML page. */
+    evhttp_set_allowed_methods(
+        a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                     EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(a->http, admin_request_cb, a);
     return a;
 

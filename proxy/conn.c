@@ -33,6 +33,8 @@
 #include "proxy/tunnel.h"
 #include "proxy/upstream.h"
 
+/* Most bytes a client may have read ahead of what is being served. */
+#define CONN_INPUT_MAX (256 * 1024)
 /* How long a denied client gets to read its reply before we close. */
 #define CONN_LINGER_MS 2000
 
@@ -43,6 +45,18 @@ static void conn_client_event_cb(struct bufferevent *bev, short what,
 static void conn_read_head(struct conn *c);
 static void conn_connect_next(struct conn *c);
 static void conn_set_why(struct conn *c, const char *why);
+
+/* Copies NUL-terminated <src> into <dst> of <size> bytes, cut to fit. */
+static void
+conn_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
 
 static void
 conn_set_state(struct conn *c, enum conn_state s)
@@ -119,6 +133,9 @@ conn_new(struct proxy *px, const char *listener, evutil_socket_t fd,
                      sizeof(c->client_ip));
     bufferevent_setcb(c->client, conn_client_read_cb, conn_client_write_cb,
                       conn_client_event_cb, c);
+    /* Input waiting for its turn (pipelined requests, early tunnel bytes)
+     * stops being read past this much. */
+    bufferevent_setwatermark(c->client, EV_READ, 0, CONN_INPUT_MAX);
     bufferevent_enable(c->client, EV_READ);
     conn_set_state(c, CONN_READ_HEAD);
     proxy_conn_opened(px, c);
@@ -328,7 +345,7 @@ conn_authenticate(struct conn *c, const struct http_request *req)
     }
     if (value == NULL || !auth_check(c->px->tokens, *value, id))
         return false;
-    snprintf(c->session, sizeof(c->session), "%s", id);
+    conn_copy(c->session, sizeof(c->session), id);
     return true;
 }
 
@@ -395,9 +412,9 @@ conn_begin_request(struct conn *c)
     if (c->policy->auth_mode == AUTH_BASIC)
         c->session[0] = '\0';
     else if (c->lconf != NULL && c->lconf->session != NULL)
-        snprintf(c->session, sizeof(c->session), "%s", c->lconf->session);
+        conn_copy(c->session, sizeof(c->session), c->lconf->session);
     else
-        snprintf(c->session, sizeof(c->session), "%s", c->client_ip);
+        conn_copy(c->session, sizeof(c->session), c->client_ip);
 }
 
 void
@@ -582,7 +599,12 @@ conn_parse_target(struct conn *c, const struct http_request *req,
             conn_set_why(c, "CONNECT needs a host:port target");
             return false;
         }
-        snprintf(r->authority, sizeof(r->authority), "%.*s", (int)t.len, t.p);
+        if (t.len >= sizeof(r->authority)) {
+            conn_set_why(c, "CONNECT target too long");
+            return false;
+        }
+        memcpy(r->authority, t.p, t.len);
+        r->authority[t.len] = '\0';
         return true;
     }
     if (t.len > 0 && t.p[0] == '/') {
@@ -630,8 +652,10 @@ conn_parse_target(struct conn *c, const struct http_request *req,
         conn_set_why(c, "out of memory");
         return false;
     }
-    snprintf(r->path, plen + 2, "%s%.*s", slash ? "/" : "", (int)plen,
-             t.p + alen);
+    if (slash)
+        r->path[0] = '/';
+    memcpy(r->path + slash, t.p + alen, plen);
+    r->path[plen + slash] = '\0';
     return true;
 }
 
@@ -732,7 +756,7 @@ conn_upstream_event_cb(struct bufferevent *bev, short what, void *arg)
         evtimer_del(c->timer);
         r->connected = true;
         r->addr = r->addrs[r->next_addr - 1];
-        snprintf(c->up_host, sizeof(c->up_host), "%s", r->host);
+        conn_copy(c->up_host, sizeof(c->up_host), r->host);
         c->up_port = r->port;
         c->up_addr = r->addr;
         if (r->is_connect)
@@ -842,7 +866,7 @@ conn_handle_request(struct conn *c, const struct http_request *req)
     r->would_deny = r->d.would_deny;
     r->tier = r->d.tier;
     if (r->d.host[0] != '\0')
-        snprintf(r->host, sizeof(r->host), "%s", r->d.host);
+        conn_copy(r->host, sizeof(r->host), r->d.host);
     else
         conn_copy_raw_host(c, host);
     if (r->reason != REASON_ALLOWED && r->reason != REASON_REPORT_ONLY) {
@@ -873,8 +897,8 @@ conn_handle_request(struct conn *c, const struct http_request *req)
         forward_build_request_head(c, req, c->pending);
     }
     evbuffer_drain(in, req->head_len);
-    /* Bytes after the head wait until the upstream side is ready. */
-    bufferevent_disable(c->client, EV_READ);
+    /* Bytes after the head wait in the input until the upstream side is
+     * ready; the read watermark bounds them without epoll churn. */
 
     if (!r->is_connect && c->upstream != NULL) {
         if (c->upstream_reusable && c->up_port == r->port &&
@@ -987,7 +1011,7 @@ conn_client_read_cb(struct bufferevent *bev, void *arg)
     case CONN_RESOLVING:
     case CONN_CONNECTING:
     case CONN_TUNNEL:
-        bufferevent_disable(bev, EV_READ);
+        /* Kept for later, up to the read watermark. */
         break;
     }
 }

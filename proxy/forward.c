@@ -18,6 +18,9 @@
 #include "proxy/proxy.h"
 
 #define FORWARD_VIA "sluice"
+/* Appends a string literal (length known at compile time) or a C string. */
+#define FORWARD_ADD_LIT(out, lit) evbuffer_add((out), (lit), strlen(lit))
+#define FORWARD_ADD_STR(out, str) evbuffer_add((out), (str), strlen(str))
 
 static void forward_upstream_read_cb(struct bufferevent *bev, void *arg);
 static void forward_upstream_write_cb(struct bufferevent *bev, void *arg);
@@ -37,8 +40,14 @@ void
 forward_build_request_head(struct conn *c, const struct http_request *req,
                            struct evbuffer *out)
 {
-    evbuffer_add_printf(out, "%s %s HTTP/1.%d\r\nHost: %s\r\n", c->r.method,
-                        c->r.path, req->version_minor, c->r.authority);
+    /* Pieces, not printf: this runs for every forwarded request. */
+    FORWARD_ADD_STR(out, c->r.method);
+    evbuffer_add(out, " ", 1);
+    FORWARD_ADD_STR(out, c->r.path);
+    FORWARD_ADD_LIT(out, req->version_minor == 0 ? " HTTP/1.0\r\nHost: "
+                                                 : " HTTP/1.1\r\nHost: ");
+    FORWARD_ADD_STR(out, c->r.authority);
+    FORWARD_ADD_LIT(out, "\r\n");
     for (size_t i = 0; i < req->n_fields; i++) {
         const struct http_field *f = &req->fields[i];
 
@@ -50,9 +59,10 @@ forward_build_request_head(struct conn *c, const struct http_request *req,
         forward_add_field(out, f);
     }
     if (c->req_framing.kind == HTTP_BODY_CHUNKED)
-        evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
-    evbuffer_add_printf(out, "Via: 1.%d " FORWARD_VIA "\r\n\r\n",
-                        req->version_minor);
+        FORWARD_ADD_LIT(out, "Transfer-Encoding: chunked\r\n");
+    FORWARD_ADD_LIT(out, req->version_minor == 0
+                             ? "Via: 1.0 " FORWARD_VIA "\r\n\r\n"
+                             : "Via: 1.1 " FORWARD_VIA "\r\n\r\n");
 }
 
 /* Relays body bytes from <in> to <out> under <f>'s framing, at most <max>
@@ -213,8 +223,8 @@ forward_pump_request(struct conn *c)
     conn_touch(c);
     if (rc == 1) {
         c->req_done = true;
-        /* Pipelined requests wait until this exchange is over. */
-        bufferevent_disable(c->client, EV_READ);
+        /* Pipelined requests wait in the input until this exchange is
+         * over (bounded by the read watermark). */
         if (c->resp_done)
             forward_finish(c);
         return;
@@ -229,8 +239,17 @@ static void
 forward_build_response_head(struct conn *c, const struct http_response *resp,
                             struct evbuffer *out, bool close)
 {
-    evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", resp->status,
-                        (int)resp->reason.len, resp->reason.p);
+    char status[5] = { 'H', 'T', 'T', 'P', '/' };
+
+    FORWARD_ADD_LIT(out, "HTTP/1.1 ");
+    /* The parser guarantees three digits. */
+    status[0] = (char)('0' + resp->status / 100);
+    status[1] = (char)('0' + resp->status / 10 % 10);
+    status[2] = (char)('0' + resp->status % 10);
+    status[3] = ' ';
+    evbuffer_add(out, status, 4);
+    evbuffer_add(out, resp->reason.p, resp->reason.len);
+    FORWARD_ADD_LIT(out, "\r\n");
     for (size_t i = 0; i < resp->n_fields; i++) {
         const struct http_field *f = &resp->fields[i];
 
@@ -239,11 +258,12 @@ forward_build_response_head(struct conn *c, const struct http_response *resp,
         forward_add_field(out, f);
     }
     if (resp->status >= 200 && c->resp_framing.kind == HTTP_BODY_CHUNKED)
-        evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+        FORWARD_ADD_LIT(out, "Transfer-Encoding: chunked\r\n");
     if (close)
-        evbuffer_add_printf(out, "Connection: close\r\n");
-    evbuffer_add_printf(out, "Via: 1.%d " FORWARD_VIA "\r\n\r\n",
-                        resp->version_minor);
+        FORWARD_ADD_LIT(out, "Connection: close\r\n");
+    FORWARD_ADD_LIT(out, resp->version_minor == 0
+                             ? "Via: 1.0 " FORWARD_VIA "\r\n\r\n"
+                             : "Via: 1.1 " FORWARD_VIA "\r\n\r\n");
 }
 
 /* Parses response heads until the final one; returns false if the

@@ -597,6 +597,9 @@ proxy_new(struct policy *policy, const char *path, char *err, size_t errlen)
     cfg = event_config_new();
     if (cfg == NULL)
         goto fail_oom;
+    /* Enabling and disabling reads within one loop pass then costs one
+     * epoll_ctl at most, not one per change. */
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     px->base = event_base_new_with_config(cfg);
     event_config_free(cfg);
     if (px->base == NULL)
