@@ -21,6 +21,8 @@
 #include <ares.h>
 #include <event2/event.h>
 
+#include "policy/domain.h"
+
 #define RESOLVER_DNS_PORT 53
 #define RESOLVER_PORT_MAX 65535
 #define RESOLVER_MS_PER_S 1000
@@ -41,6 +43,19 @@
 /* "[ffff:...:255.255.255.255]:65535" plus NUL, with room to spare. */
 #define RESOLVER_SERVER_TEXT_MAX 64
 
+/* Answers are kept for their TTL (at most RESOLVER_CACHE_TTL_MAX_S) in a
+ * direct-mapped table: bounded memory, O(1), and a collision only costs a
+ * lookup. Every cached address is judged again by the caller on use. */
+#define RESOLVER_CACHE_SLOTS 1024
+#define RESOLVER_CACHE_TTL_MAX_S 3600
+
+struct resolver_cache_entry {
+    int64_t expires_ms;
+    size_t n;
+    char name[DOMAIN_NAME_MAX];
+    struct addr addrs[]; /* n of them */
+};
+
 /* c-ares socket -> the libevent event that watches it. */
 struct resolver_fd {
     ares_socket_t fd;
@@ -56,7 +71,9 @@ struct resolver {
     struct resolver_query *queries; /* every live query, for resolver_free */
     struct timeval timeout;         /* per lookup */
     unsigned long lookups;
+    unsigned long cache_hits;
     bool closing; /* inside resolver_free(): no new lookups */
+    struct resolver_cache_entry *cache[RESOLVER_CACHE_SLOTS];
 };
 
 /* A query lives until both c-ares is done with it (in_ares false) and its
@@ -74,6 +91,8 @@ struct resolver_query {
     enum resolver_status status;
     size_t n;
     struct addr addrs[RESOLVER_ADDRS_MAX];
+    int64_t ttl_s; /* smallest TTL of the answer; -1 unknown */
+    char name[DOMAIN_NAME_MAX];
 };
 
 static void
@@ -242,6 +261,7 @@ resolver_collect(struct resolver_query *q, const struct ares_addrinfo *ai)
     struct addr a;
 
     q->n = 0;
+    q->ttl_s = -1;
     for (size_t f = 0; f < sizeof(order) / sizeof(order[0]); f++) {
         for (node = ai->nodes; node != NULL; node = node->ai_next) {
             if (node->ai_family != order[f] || node->ai_addr == NULL)
@@ -257,6 +277,8 @@ resolver_collect(struct resolver_query *q, const struct ares_addrinfo *ai)
                     (const struct sockaddr_in6 *)(const void *)node->ai_addr;
                 memcpy(a.bytes, &sin6->sin6_addr, sizeof(sin6->sin6_addr));
             }
+            if (q->ttl_s < 0 || node->ai_ttl < q->ttl_s)
+                q->ttl_s = node->ai_ttl;
             if (resolver_has_addr(q, &a))
                 continue;
             if (q->n == RESOLVER_ADDRS_MAX)
@@ -264,6 +286,68 @@ resolver_collect(struct resolver_query *q, const struct ares_addrinfo *ai)
             q->addrs[q->n++] = a;
         }
     }
+}
+
+static int64_t
+resolver_now_ms(struct resolver *r)
+{
+    struct timeval tv;
+
+    event_base_gettimeofday_cached(r->base, &tv);
+    return (int64_t)tv.tv_sec * RESOLVER_MS_PER_S + tv.tv_usec / 1000;
+}
+
+static size_t
+resolver_cache_slot(const char *name)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *name != '\0'; name++)
+        h = (h ^ (uint8_t)*name) * 16777619u;
+    return h % RESOLVER_CACHE_SLOTS;
+}
+
+/* Keeps <q>'s answer for its TTL. No TTL, no caching. */
+static void
+resolver_cache_put(struct resolver *r, const struct resolver_query *q)
+{
+    struct resolver_cache_entry *e;
+    size_t slot = resolver_cache_slot(q->name);
+    int64_t ttl = q->ttl_s;
+
+    if (ttl <= 0 || q->n == 0 || q->name[0] == '\0')
+        return;
+    if (ttl > RESOLVER_CACHE_TTL_MAX_S)
+        ttl = RESOLVER_CACHE_TTL_MAX_S;
+    e = malloc(sizeof(*e) + q->n * sizeof(e->addrs[0]));
+    if (e == NULL)
+        return;
+    e->expires_ms = resolver_now_ms(r) + ttl * RESOLVER_MS_PER_S;
+    e->n = q->n;
+    memcpy(e->name, q->name, sizeof(e->name));
+    memcpy(e->addrs, q->addrs, q->n * sizeof(e->addrs[0]));
+    free(r->cache[slot]);
+    r->cache[slot] = e;
+}
+
+/* Fills <q> from the cache; false on a miss or an expired entry. */
+static bool
+resolver_cache_get(struct resolver *r, struct resolver_query *q)
+{
+    size_t slot = resolver_cache_slot(q->name);
+    struct resolver_cache_entry *e = r->cache[slot];
+
+    if (e == NULL || strcmp(e->name, q->name) != 0)
+        return false;
+    if (e->expires_ms <= resolver_now_ms(r)) {
+        free(e);
+        r->cache[slot] = NULL;
+        return false;
+    }
+    q->n = e->n;
+    memcpy(q->addrs, e->addrs, e->n * sizeof(q->addrs[0]));
+    q->status = RESOLVER_OK;
+    return true;
 }
 
 /* c-ares is done with <q>. Only stores the result: the caller's callback
@@ -288,6 +372,8 @@ resolver_ares_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
         resolver_collect(q, ai);
     if (q->status == RESOLVER_OK && q->n == 0)
         q->status = RESOLVER_NXDOMAIN;
+    if (q->status == RESOLVER_OK)
+        resolver_cache_put(q->r, q);
     if (ai != NULL)
         ares_freeaddrinfo(ai);
     q->finished = true;
@@ -550,6 +636,8 @@ resolver_free(struct resolver *r)
         resolver_fd_remove(r, r->nfds - 1);
     free(r->fds);
     event_free(r->timer);
+    for (size_t i = 0; i < RESOLVER_CACHE_SLOTS; i++)
+        free(r->cache[i]);
     free(r);
     ares_library_cleanup();
 }
@@ -578,6 +666,15 @@ resolver_lookup(struct resolver *r, const char *name, resolver_done_fn *done,
         r->queries->prev = q;
     r->queries = q;
     r->lookups++;
+    if (strlen(name) < sizeof(q->name))
+        memcpy(q->name, name, strlen(name) + 1);
+    if (resolver_cache_get(r, q)) {
+        /* Delivered from the loop like any answer, never from here. */
+        r->cache_hits++;
+        q->finished = true;
+        event_active(q->ev, EV_TIMEOUT, 1);
+        return q;
+    }
     evtimer_add(q->ev, &r->timeout);
 
     memset(&hints, 0, sizeof(hints));

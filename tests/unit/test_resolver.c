@@ -507,6 +507,40 @@ test_resolver_a_and_aaaa(void **state)
     test_env_free(env);
 }
 
+/* An answer with a TTL (60 s here) is served from the cache the second
+ * time: the server sees no new question, and the callback still comes
+ * from the loop, never from inside resolver_lookup(). */
+static void
+test_resolver_cache_serves_within_ttl(void **state)
+{
+    static const char *const want[] = { "1.2.3.4" };
+    struct test_env *env = test_env_new(TEST_TIMEOUT_MS);
+    struct test_result first = { 0 }, second = { 0 };
+    unsigned asked;
+
+    (void)state;
+    test_lookup(env, "v4.test", &first);
+    test_run(env, TEST_GUARD_MS);
+    assert_int_equal(first.status, RESOLVER_OK);
+    asked = env->queries;
+    assert_true(asked >= 1);
+    test_lookup(env, "v4.test", &second);
+    assert_int_equal(second.calls, 0);
+    test_run(env, TEST_GUARD_MS);
+    assert_int_equal(second.calls, 1);
+    assert_int_equal(second.status, RESOLVER_OK);
+    test_expect_addrs(&second, want, ARRAY_LEN(want));
+    assert_int_equal(env->queries, asked);
+    /* Failures are never cached. */
+    test_lookup(env, "nosuch.test", &first);
+    test_run(env, TEST_GUARD_MS);
+    asked = env->queries;
+    test_lookup(env, "nosuch.test", &second);
+    test_run(env, TEST_GUARD_MS);
+    assert_true(env->queries > asked);
+    test_env_free(env);
+}
+
 static void
 test_resolver_single_family_and_cname(void **state)
 {
@@ -806,6 +840,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolver_a_and_aaaa),
+        cmocka_unit_test(test_resolver_cache_serves_within_ttl),
         cmocka_unit_test(test_resolver_single_family_and_cname),
         cmocka_unit_test(test_resolver_dedup_and_cap),
         cmocka_unit_test(test_resolver_failures),
