@@ -20,6 +20,8 @@
 #define SINK_OPEN_FLAGS (O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC)
 
 struct sink {
+    char *pending; /* complete lines not yet written */
+    size_t pending_len, pending_cap;
     int fd;
     bool is_stdout; /* fd 1 is borrowed from the process: never closed */
     bool failed;
@@ -64,29 +66,69 @@ sink_free(struct sink *s)
 {
     if (s == NULL)
         return;
+    (void)sink_flush(s);
     if (!s->is_stdout)
         close(s->fd);
+    free(s->pending);
     free(s->path);
     free(s);
 }
 
 int
-sink_write(struct sink *s, const char *line, size_t len)
+sink_append(struct sink *s, const char *line, size_t len)
 {
-    size_t off = 0;
+    size_t need = s->pending_len + len;
+
+    if (need > SINK_PENDING_MAX) {
+        s->failed = true;
+        s->failures++;
+        return -1;
+    }
+    if (need > s->pending_cap) {
+        size_t cap = s->pending_cap != 0 ? s->pending_cap : 4096;
+        char *p;
+
+        while (cap < need)
+            cap *= 2;
+        p = realloc(s->pending, cap);
+        if (p == NULL) {
+            s->failed = true;
+            s->failures++;
+            return -1;
+        }
+        s->pending = p;
+        s->pending_cap = cap;
+    }
+    memcpy(s->pending + s->pending_len, line, len);
+    s->pending_len = need;
+    return 0;
+}
+
+bool
+sink_has_pending(const struct sink *s)
+{
+    return s->pending_len > 0;
+}
+
+int
+sink_flush(struct sink *s)
+{
+    size_t off = 0, len = s->pending_len;
     ssize_t n;
 
-    /* With O_APPEND one write(2) puts the whole line at the end in one
+    if (len == 0)
+        return 0;
+    /* With O_APPEND one write(2) puts the whole batch at the end in one
      * piece. A short write (a full disk, a signal) leaves part of a line:
-     * finish it while the kernel still makes progress, since a torn line
-     * that gets completed is better than one that is left cut. */
+     * finish it while the kernel still makes progress. */
     while (off < len) {
-        n = write(s->fd, line + off, len - off);
+        n = write(s->fd, s->pending + off, len - off);
         if (n == -1 && errno == EINTR)
             continue;
         if (n <= 0) {
             /* Never leave a torn line for the next one to be glued to:
-             * cut the file back to where this line began. */
+             * cut the file back to where this batch began, and keep the
+             * batch for the next attempt. */
             if (off > 0 && !s->is_stdout) {
                 off_t end = lseek(s->fd, 0, SEEK_CUR);
 
@@ -99,8 +141,17 @@ sink_write(struct sink *s, const char *line, size_t len)
         }
         off += (size_t)n;
     }
+    s->pending_len = 0;
     s->failed = false;
     return 0;
+}
+
+int
+sink_write(struct sink *s, const char *line, size_t len)
+{
+    if (sink_append(s, line, len) == -1)
+        return -1;
+    return sink_flush(s);
 }
 
 bool
@@ -132,6 +183,9 @@ sink_reopen(struct sink *s)
 
     if (s->is_stdout)
         return 0;
+    /* Lines queued belong to the old file's period; try to put them there
+     * (if that fails they stay queued for the new file). */
+    (void)sink_flush(s);
     fd = open(s->path, SINK_OPEN_FLAGS, SINK_FILE_MODE);
     if (fd == -1)
         return -1;

@@ -94,10 +94,29 @@ proxy_write_line(struct sink *s, struct jsonl *j)
     return sink_write(s, j->buf, j->len);
 }
 
+/* Access lines are queued and written together at the end of the loop
+ * pass: one write(2) for all the requests that ended in it. */
 int
 proxy_write_access(struct proxy *px)
 {
-    return proxy_write_line(px->access, &px->line);
+    if (jsonl_end(&px->line) == -1 ||
+        sink_append(px->access, px->line.buf, px->line.len) == -1)
+        return -1;
+    if (px->log_flush == NULL)
+        return sink_flush(px->access);
+    if (!event_pending(px->log_flush, EV_TIMEOUT, NULL))
+        event_active(px->log_flush, EV_TIMEOUT, 0);
+    return 0;
+}
+
+static void
+proxy_log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct proxy *px = arg;
+
+    (void)fd;
+    (void)what;
+    sink_flush(px->access);
 }
 
 int
@@ -631,8 +650,10 @@ proxy_new(struct policy *policy, const char *path, char *err, size_t errlen)
     px->sig_int = evsignal_new(px->base, SIGINT, proxy_signal_cb, px);
     px->sig_usr1 = evsignal_new(px->base, SIGUSR1, proxy_signal_cb, px);
     px->grace_timer = evtimer_new(px->base, proxy_grace_cb, px);
+    px->log_flush = event_new(px->base, -1, 0, proxy_log_flush_cb, px);
     if (px->sig_hup == NULL || px->sig_term == NULL || px->sig_int == NULL ||
-        px->sig_usr1 == NULL || px->grace_timer == NULL)
+        px->sig_usr1 == NULL || px->grace_timer == NULL ||
+        px->log_flush == NULL)
         goto fail_oom;
     evsignal_add(px->sig_hup, NULL);
     evsignal_add(px->sig_term, NULL);
@@ -715,6 +736,8 @@ proxy_free(struct proxy *px)
         event_free(px->sig_usr1);
     if (px->grace_timer != NULL)
         event_free(px->grace_timer);
+    if (px->log_flush != NULL)
+        event_free(px->log_flush);
     proxy_close_sinks(px->access, px->events);
     if (px->base != NULL)
         event_base_free(px->base);

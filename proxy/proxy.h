@@ -45,6 +45,7 @@ struct proxy {
 
     struct event *sig_hup, *sig_term, *sig_int, *sig_usr1;
     struct event *grace_timer;
+    struct event *log_flush; /* writes queued access lines once per pass */
     bool shutting_down;
     int exit_code;
 

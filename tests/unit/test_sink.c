@@ -191,6 +191,16 @@ test_sink_short_write_fails(void **state)
     assert_int_equal(sink_write(s, "\n", 1), 0);
     assert_false(sink_is_failed(s));
     sink_free(s);
+    /* The torn part was cut back and the whole line kept: the file holds
+     * the complete line, then the next one, and nothing torn. */
+    {
+        char buf[128];
+
+        assert_int_equal(test_slurp(t->log, buf, sizeof(buf)),
+                         (int)sizeof(line));
+        assert_memory_equal(buf, line, sizeof(line) - 1);
+        assert_int_equal(buf[sizeof(line) - 1], '\n');
+    }
 }
 
 /* The log path is a symlink to /dev/full (a full disk); an operator swaps
@@ -217,13 +227,15 @@ test_sink_recovers_after_reopen(void **state)
     assert_int_equal(rename(t->aux, t->log), 0);
     /* Still the old descriptor until reopen. */
     assert_int_equal(sink_write(s, "{\"a\":2}\n", 8), -1);
+    /* reopen first tries the old file once more (it fails again). */
     assert_int_equal(sink_reopen(s), 0);
     assert_true(sink_is_failed(s)); /* only a write clears it */
     assert_int_equal(sink_write(s, "{\"a\":3}\n", 8), 0);
     assert_false(sink_is_failed(s));
-    assert_int_equal(sink_failures(s), 2);
-    assert_int_equal(test_slurp(good, buf, sizeof(buf)), 8);
-    assert_string_equal(buf, "{\"a\":3}\n");
+    assert_int_equal(sink_failures(s), 3);
+    /* No line is lost: the two that failed were kept and go first. */
+    assert_int_equal(test_slurp(good, buf, sizeof(buf)), 24);
+    assert_string_equal(buf, "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
     sink_free(s);
     unlink(good);
 }
