@@ -182,6 +182,8 @@ splice_read_cb(evutil_socket_t fd, short what, void *arg)
     } else if (n > 0) {
         d->in_pipe += (size_t)n;
         *d->count += (uint64_t)n;
+        /* Uncapped, but still counted in the session's usage. */
+        conn_account(t->c, d == &t->dir[0], (uint64_t)n);
         conn_touch(t->c);
     } else if (errno != EAGAIN && errno != EINTR) {
         splice_fail(t);

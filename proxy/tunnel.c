@@ -9,6 +9,7 @@
 #include "proxy/tunnel.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -154,27 +155,40 @@ tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* A tunnel nothing needs to look into (no byte cap, no shaping) is handed
  * to splice.c once the 200 and any early client bytes are out. Returns
- * true if it was. */
+ * true if it was; false leaves the 200 sent or queued on the bufferevent,
+ * which then relays. */
 static bool
 tunnel_try_splice(struct conn *c)
 {
-    struct evbuffer *out = bufferevent_get_output(c->client);
+    static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
     struct evbuffer *pre = bufferevent_get_input(c->client);
-    size_t npre = evbuffer_get_length(pre);
-    int n;
+    ssize_t n;
 
-    if (c->r.shaped || conn_allowance(c, true) != UINT64_MAX ||
-        conn_allowance(c, false) != UINT64_MAX)
+    if (c->px->splice_pool == NULL || c->r.shaped ||
+        conn_allowance(c, true) != UINT64_MAX ||
+        conn_allowance(c, false) != UINT64_MAX) {
+        reply_tunnel_ok(c, bufferevent_get_output(c->client));
         return false;
-    /* Fresh sockets have room for these few bytes; if not, the
-     * bufferevents carry on as usual with what is left. */
-    if (evbuffer_write(out, bufferevent_getfd(c->client)) == -1 ||
-        evbuffer_get_length(out) != 0)
+    }
+    /* Written directly: a socket bufferevent's output buffer is frozen
+     * outside its own write callback. A fresh socket has room for these
+     * few bytes; if not, the bufferevent sends what is left. */
+    n = write(bufferevent_getfd(c->client), ok, sizeof(ok) - 1);
+    c->r.status = 200;
+    if (n != (ssize_t)sizeof(ok) - 1) {
+        if (n < 0)
+            n = 0;
+        evbuffer_add(bufferevent_get_output(c->client), ok + n,
+                     sizeof(ok) - 1 - (size_t)n);
         return false;
-    if (npre > 0) {
-        n = evbuffer_write(pre, bufferevent_getfd(c->upstream));
-        if (n > 0)
-            c->r.bytes_up += (uint64_t)n;
+    }
+    if (evbuffer_get_length(pre) > 0) {
+        int w = evbuffer_write(pre, bufferevent_getfd(c->upstream));
+
+        if (w > 0) {
+            c->r.bytes_up += (uint64_t)w;
+            conn_account(c, true, (uint64_t)w);
+        }
         if (evbuffer_get_length(pre) != 0)
             return false;
     }
@@ -189,7 +203,6 @@ tunnel_start(struct conn *c)
     conn_touch(c);
     c->state = CONN_TUNNEL;
     c->eof[0] = c->eof[1] = false;
-    reply_tunnel_ok(c, bufferevent_get_output(c->client));
     bufferevent_setcb(c->client, tunnel_read_cb, tunnel_write_cb,
                       tunnel_event_cb, c);
     bufferevent_setcb(c->upstream, tunnel_read_cb, tunnel_write_cb,
