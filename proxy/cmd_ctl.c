@@ -219,6 +219,20 @@ ctl_print_error(const struct ctl_reply *r)
     fprintf(stderr, "sluice: %.*s (HTTP %d)\n", (int)(end - e), e, r->status);
 }
 
+/* "session ID: paused", from the answer's "state". */
+static void
+ctl_print_state(const char *id, const struct ctl_reply *r)
+{
+    const char *st = strstr(r->body, "\"state\":\"");
+    size_t n = 0;
+
+    if (st != NULL) {
+        st += 9;
+        n = strcspn(st, "\"");
+    }
+    printf("session %s: %.*s\n", id, (int)n, st != NULL ? st : "");
+}
+
 int
 cmd_ctl(int argc, char **argv)
 {
@@ -316,7 +330,7 @@ cmd_ctl(int argc, char **argv)
     if (json || strcmp(cmd, "metrics") == 0 || strcmp(cmd, "sessions") == 0)
         fputs(r.body, stdout);
     else if (strcmp(method, "POST") == 0 && arg != NULL)
-        printf("session %s: %s\n", arg, cmd);
+        ctl_print_state(arg, &r);
     else if (strcmp(cmd, "reload") == 0)
         printf("reloaded\n");
     else
