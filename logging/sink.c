@@ -158,8 +158,17 @@ bool
 sink_has_room(const struct sink *s)
 {
     struct statvfs vfs;
+    struct stat st;
 
-    if (s->is_stdout || fstatvfs(s->fd, &vfs) == -1)
+    if (fstat(s->fd, &st) == -1)
+        return true;
+    if (!S_ISREG(st.st_mode)) {
+        /* A device or pipe has no free space to ask about, but a write of
+         * nothing still fails where a real one would (/dev/full, a pipe
+         * whose reader is gone), and writes nothing where it would not. */
+        return write(s->fd, "", 0) != -1 || errno == EAGAIN;
+    }
+    if (fstatvfs(s->fd, &vfs) == -1)
         return true;
     return (uint64_t)vfs.f_bavail * vfs.f_frsize >= SINK_RESERVE_BYTES;
 }

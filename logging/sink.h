@@ -46,7 +46,8 @@ bool sink_has_pending(const struct sink *s);
 #define SINK_RESERVE_BYTES (16 * 1024)
 
 /* False when <s> is a file on a file system with less than
- * SINK_RESERVE_BYTES free; true for stdout and when it cannot tell. */
+ * SINK_RESERVE_BYTES free, or a device or pipe that refuses a write of
+ * zero bytes; true when it cannot tell. */
 bool sink_has_room(const struct sink *s);
 
 /* True while the last write failed. */

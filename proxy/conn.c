@@ -33,6 +33,8 @@
 #include "proxy/tunnel.h"
 #include "proxy/upstream.h"
 
+/* Most bytes moved by one read or write on a relayed socket. */
+#define CONN_IO_MAX (256 * 1024)
 /* Most bytes a client may have read ahead of what is being served. */
 #define CONN_INPUT_MAX (256 * 1024)
 /* How long a denied client gets to read its reply before we close. */
@@ -79,6 +81,15 @@ conn_set_timer(struct conn *c, uint32_t ms)
 
     c->deadline_ms = proxy_now_ms(c->px) + ms;
     evtimer_add(c->timer, &tv);
+}
+
+void
+conn_tune_bev(struct bufferevent *bev)
+{
+    /* libevent reads and writes 16 KiB per call by default: bulk bodies
+     * then cost one syscall per 16 KiB each way. */
+    bufferevent_set_max_single_read(bev, CONN_IO_MAX);
+    bufferevent_set_max_single_write(bev, CONN_IO_MAX);
 }
 
 static void
@@ -133,6 +144,7 @@ conn_new(struct proxy *px, const char *listener, evutil_socket_t fd,
                      sizeof(c->client_ip));
     bufferevent_setcb(c->client, conn_client_read_cb, conn_client_write_cb,
                       conn_client_event_cb, c);
+    conn_tune_bev(c->client);
     /* Input waiting for its turn (pipelined requests, early tunnel bytes)
      * stops being read past this much. */
     bufferevent_setwatermark(c->client, EV_READ, 0, CONN_INPUT_MAX);
@@ -789,6 +801,7 @@ conn_connect_next(struct conn *c)
             continue;
         }
         bufferevent_setcb(c->upstream, NULL, NULL, conn_upstream_event_cb, c);
+        conn_tune_bev(c->upstream);
         conn_set_timer(c, c->policy->connect_timeout_ms);
         return;
     }

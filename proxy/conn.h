@@ -13,6 +13,7 @@
 #include "policy/reason.h"
 #include "proxy/conn-t.h"
 
+struct bufferevent;
 struct proxy;
 
 /* Creates the connection for accepted socket <fd> on listener <listener>
@@ -68,6 +69,9 @@ void conn_shape(struct conn *c, struct bufferevent *bev);
 
 /* Closes at once every connection of session <id> (admin kill). */
 void conn_kill_session(struct proxy *px, const char *id);
+
+/* Sets the read and write sizes of a relaying bufferevent. */
+void conn_tune_bev(struct bufferevent *bev);
 
 /* Closes every connection at once (shutdown grace expired). */
 void conn_close_all(struct proxy *px);

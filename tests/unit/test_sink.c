@@ -307,10 +307,40 @@ test_sink_stdout_not_closed(void **state)
     assert_string_equal(buf, "{\"o\":1}\n{\"o\":2}\n");
 }
 
+/* No room: a device that refuses every write (/dev/full) is seen before
+ * any line is lost, while /dev/null and a regular file have room. */
+static void
+test_sink_has_room_probes_devices(void **state)
+{
+    struct test_dir *t = *state;
+    char err[TEST_ERR_MAX];
+    struct sink *s;
+
+    s = sink_open(t->log, err, sizeof(err));
+    assert_non_null(s);
+    assert_true(sink_has_room(s));
+    sink_free(s);
+    if (access("/dev/null", W_OK) == 0) {
+        s = sink_open("/dev/null", err, sizeof(err));
+        assert_non_null(s);
+        assert_true(sink_has_room(s));
+        sink_free(s);
+    }
+    if (access("/dev/full", W_OK) == 0) {
+        s = sink_open("/dev/full", err, sizeof(err));
+        assert_non_null(s);
+        assert_false(sink_has_room(s));
+        assert_false(sink_is_failed(s)); /* nothing was written yet */
+        sink_free(s);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sink_has_room_probes_devices,
+                                        test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_sink_write_appends, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_sink_open_error, test_setup,
