@@ -103,6 +103,9 @@ struct conn {
     char up_host[DOMAIN_NAME_MAX]; /* keep-alive upstream identity */
     uint16_t up_port;
     struct addr up_addr; /* where the kept upstream is connected */
+    /* Response bodies read straight from the upstream socket into the
+     * client's output (forward.c): libevent 2.1 reads 4 KiB per call. */
+    struct event *direct_ev;
 
     /* Tunnel state (tunnel.c, splice.c). */
     bool eof[2];

@@ -379,6 +379,10 @@ conn_kill_session(struct proxy *px, const char *id)
 static void
 conn_free_upstream(struct conn *c)
 {
+    if (c->direct_ev != NULL) {
+        event_free(c->direct_ev);
+        c->direct_ev = NULL;
+    }
     if (c->upstream != NULL) {
         bufferevent_free(c->upstream);
         c->upstream = NULL;
