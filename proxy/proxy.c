@@ -109,6 +109,19 @@ proxy_write_access(struct proxy *px)
     return 0;
 }
 
+bool
+proxy_log_has_room(struct proxy *px)
+{
+    int64_t now = proxy_now_ms(px);
+
+    if (now - px->log_room_checked_ms >= PROXY_LOG_ROOM_CHECK_MS ||
+        now < px->log_room_checked_ms || !px->log_room) {
+        px->log_room = sink_has_room(px->access);
+        px->log_room_checked_ms = now;
+    }
+    return px->log_room;
+}
+
 static void
 proxy_log_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
