@@ -23,11 +23,22 @@ struct sink {
     char *pending; /* complete lines not yet written */
     size_t pending_len, pending_cap;
     int fd;
-    bool is_stdout; /* fd 1 is borrowed from the process: never closed */
+    bool is_stdout;  /* fd 1 is borrowed from the process: never closed */
+    bool is_regular; /* a file: free space can be asked */
     bool failed;
     unsigned long failures;
     char *path;
 };
+
+/* Remembers whether <fd> is a regular file, so the room check per request
+ * is one syscall. */
+static bool
+sink_fd_is_regular(int fd)
+{
+    struct stat st;
+
+    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
 
 struct sink *
 sink_open(const char *path, char *err, size_t errlen)
@@ -43,6 +54,7 @@ sink_open(const char *path, char *err, size_t errlen)
     if (strcmp(path, SINK_STDOUT_PATH) == 0) {
         s->fd = STDOUT_FILENO;
         s->is_stdout = true;
+        s->is_regular = sink_fd_is_regular(s->fd);
         return s;
     }
     s->fd = open(path, SINK_OPEN_FLAGS, SINK_FILE_MODE);
@@ -52,6 +64,7 @@ sink_open(const char *path, char *err, size_t errlen)
         free(s);
         return NULL;
     }
+    s->is_regular = sink_fd_is_regular(s->fd);
     return s;
 
 fail_free:
@@ -158,11 +171,7 @@ bool
 sink_has_room(const struct sink *s)
 {
     struct statvfs vfs;
-    struct stat st;
-
-    if (fstat(s->fd, &st) == -1)
-        return true;
-    if (!S_ISREG(st.st_mode)) {
+    if (!s->is_regular) {
         /* A device or pipe has no free space to ask about, but a write of
          * nothing still fails where a real one would (/dev/full, a pipe
          * whose reader is gone), and writes nothing where it would not. */
@@ -200,6 +209,7 @@ sink_reopen(struct sink *s)
         return -1;
     close(s->fd);
     s->fd = fd;
+    s->is_regular = sink_fd_is_regular(fd);
     return 0;
 }
 

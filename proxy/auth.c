@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-
 /* Compares two equal-length secrets in time that depends only on <n>. */
 static bool
 auth_equal_ct(const void *a, const void *b, size_t n)

@@ -106,6 +106,7 @@ struct conn {
     /* Response bodies read straight from the upstream socket into the
      * client's output (forward.c): libevent 2.1 reads 4 KiB per call. */
     struct event *direct_ev;
+    struct event *direct_up_ev; /* same for request bodies */
 
     /* Tunnel state (tunnel.c, splice.c). */
     bool eof[2];

@@ -379,9 +379,14 @@ conn_kill_session(struct proxy *px, const char *id)
 static void
 conn_free_upstream(struct conn *c)
 {
+    /* Both direct readers write into or read from the upstream side. */
     if (c->direct_ev != NULL) {
         event_free(c->direct_ev);
         c->direct_ev = NULL;
+    }
+    if (c->direct_up_ev != NULL) {
+        event_free(c->direct_up_ev);
+        c->direct_up_ev = NULL;
     }
     if (c->upstream != NULL) {
         bufferevent_free(c->upstream);
@@ -851,7 +856,7 @@ conn_handle_request(struct conn *c, const struct http_request *req)
     }
     /* No egress without an audit line: while the access log fails, refuse;
      * the refusal's own line is the probe that ends the outage. */
-    if (sink_is_failed(px->access) || !proxy_log_has_room(px)) {
+    if (sink_is_failed(px->access) || !sink_has_room(px->access)) {
         conn_deny(c, REASON_LOG_UNAVAILABLE);
         return;
     }

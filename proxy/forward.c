@@ -27,6 +27,8 @@
 #define FORWARD_ADD_STR(out, str) evbuffer_add((out), (str), strlen(str))
 
 static void forward_upstream_read_cb(struct bufferevent *bev, void *arg);
+static bool forward_direct_up_start(struct conn *c);
+static void forward_direct_up_stop(struct conn *c);
 static void forward_upstream_write_cb(struct bufferevent *bev, void *arg);
 static void forward_upstream_event_cb(struct bufferevent *bev, short what,
                                       void *arg);
@@ -175,6 +177,7 @@ forward_idle_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 forward_finish(struct conn *c)
 {
+    forward_direct_up_stop(c);
     bool keep_up = !c->resp_framing.close &&
                    c->resp_framing.kind != HTTP_BODY_CLOSE &&
                    evbuffer_get_length(bufferevent_get_input(c->upstream)) == 0;
@@ -200,6 +203,7 @@ forward_finish(struct conn *c)
 static void
 forward_abort(struct conn *c, enum reason reason, const char *why)
 {
+    forward_direct_up_stop(c);
     if (why != NULL)
         snprintf(c->r.why, sizeof(c->r.why), "%s", why);
     if (!c->resp_head_done) {
@@ -209,6 +213,7 @@ forward_abort(struct conn *c, enum reason reason, const char *why)
     /* The client has the head and part of the body: let it have what is
      * queued, then the end of the connection tells it the body is cut. */
     forward_direct_stop(c);
+    forward_direct_up_stop(c);
     bufferevent_free(c->upstream);
     c->upstream = NULL;
     c->upstream_reusable = false;
@@ -251,7 +256,10 @@ forward_pump_request(struct conn *c)
     if (evbuffer_get_length(out) >= FORWARD_OUT_MAX) {
         bufferevent_disable(c->client, EV_READ);
         bufferevent_setwatermark(c->upstream, EV_WRITE, FORWARD_OUT_MAX / 2, 0);
+        return;
     }
+    if (c->direct_up_ev == NULL)
+        (void)forward_direct_up_start(c);
 }
 
 static void
@@ -384,6 +392,43 @@ forward_read_response_head(struct conn *c)
 
 static void forward_direct_cb(evutil_socket_t fd, short what, void *arg);
 
+/* Reads up to <want> bytes from <fd> straight into the end of <out>.
+ * Returns the bytes read, 0 at end of stream, -1 when nothing is there yet
+ * (EAGAIN) and -2 on an error. */
+static ssize_t
+forward_read_into(evutil_socket_t fd, struct evbuffer *out, size_t want)
+{
+    struct evbuffer_iovec v[2];
+    size_t left = want;
+    ssize_t got;
+    int n;
+
+    n = evbuffer_reserve_space(out, (ev_ssize_t)want, v, 2);
+    if (n <= 0)
+        return -2;
+    /* Reserve may offer more than asked: read no further than <want>. */
+    for (int i = 0; i < n; i++) {
+        if (v[i].iov_len > left)
+            v[i].iov_len = left;
+        left -= v[i].iov_len;
+    }
+    got = readv(fd, (struct iovec *)v, n);
+    if (got <= 0) {
+        evbuffer_commit_space(out, v, 0);
+        if (got == 0)
+            return 0;
+        return errno == EAGAIN || errno == EINTR ? -1 : -2;
+    }
+    left = (size_t)got;
+    for (int i = 0; i < n; i++) {
+        if (v[i].iov_len > left)
+            v[i].iov_len = left;
+        left -= v[i].iov_len;
+    }
+    evbuffer_commit_space(out, v, n);
+    return got;
+}
+
 /* The rest of a Content-Length or close-delimited body is read from the
  * upstream socket straight into the client's output, up to
  * FORWARD_DIRECT_READ at a time: libevent 2.1's bufferevents read 4 KiB
@@ -427,11 +472,8 @@ forward_direct_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     struct evbuffer *out = bufferevent_get_output(c->client);
-    struct evbuffer_iovec v[2];
     uint64_t want = FORWARD_DIRECT_READ, allow = conn_allowance(c, false);
-    size_t left;
     ssize_t got;
-    int n;
 
     (void)what;
     if (c->resp_framing.kind == HTTP_BODY_LENGTH && want > c->resp_left)
@@ -442,29 +484,15 @@ forward_direct_cb(evutil_socket_t fd, short what, void *arg)
         conn_cut_byte_cap(c);
         return;
     }
-    n = evbuffer_reserve_space(out, (ev_ssize_t)want, v, 2);
-    if (n <= 0) {
-        forward_abort(c, REASON_UPSTREAM_FAILED, "out of memory");
+    got = forward_read_into(fd, out, (size_t)want);
+    if (got == -1)
         return;
-    }
-    /* Reserve may offer more than asked: read no further than <want>. */
-    left = (size_t)want;
-    for (int i = 0; i < n; i++) {
-        if (v[i].iov_len > left)
-            v[i].iov_len = left;
-        left -= v[i].iov_len;
-    }
-    got = readv(fd, (struct iovec *)v, n);
-    if (got < 0) {
-        evbuffer_commit_space(out, v, 0);
-        if (errno == EAGAIN || errno == EINTR)
-            return;
+    if (got == -2) {
         forward_abort(c, REASON_UPSTREAM_FAILED,
                       "the origin connection failed mid-body");
         return;
     }
     if (got == 0) {
-        evbuffer_commit_space(out, v, 0);
         if (c->resp_framing.kind == HTTP_BODY_CLOSE) {
             forward_direct_done(c);
             return;
@@ -474,13 +502,6 @@ forward_direct_cb(evutil_socket_t fd, short what, void *arg)
                       "response");
         return;
     }
-    left = (size_t)got;
-    for (int i = 0; i < n; i++) {
-        if (v[i].iov_len > left)
-            v[i].iov_len = left;
-        left -= v[i].iov_len;
-    }
-    evbuffer_commit_space(out, v, n);
     c->r.bytes_down += (uint64_t)got;
     conn_account(c, false, (uint64_t)got);
     conn_touch(c);
@@ -495,6 +516,78 @@ forward_direct_cb(evutil_socket_t fd, short what, void *arg)
         event_del(c->direct_ev);
         bufferevent_setwatermark(c->client, EV_WRITE, FORWARD_OUT_MAX / 2, 0);
     }
+}
+
+/* The request body's mirror image: a Content-Length body is read from the
+ * client socket straight into the upstream's output. */
+static void
+forward_direct_up_stop(struct conn *c)
+{
+    if (c->direct_up_ev == NULL)
+        return;
+    event_free(c->direct_up_ev);
+    c->direct_up_ev = NULL;
+    bufferevent_enable(c->client, EV_READ);
+}
+
+static void
+forward_direct_up_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *out = bufferevent_get_output(c->upstream);
+    uint64_t want = FORWARD_DIRECT_READ, allow = conn_allowance(c, true);
+    ssize_t got;
+
+    (void)what;
+    if (want > c->req_left)
+        want = c->req_left;
+    if (want > allow)
+        want = allow;
+    if (want == 0) {
+        conn_cut_byte_cap(c);
+        return;
+    }
+    got = forward_read_into(fd, out, (size_t)want);
+    if (got == -1)
+        return;
+    if (got <= 0) {
+        /* The client left mid-body (or its socket failed). */
+        conn_close(c);
+        return;
+    }
+    c->r.bytes_up += (uint64_t)got;
+    conn_account(c, true, (uint64_t)got);
+    conn_touch(c);
+    c->req_left -= (uint64_t)got;
+    if (c->req_left == 0) {
+        forward_direct_up_stop(c);
+        c->req_done = true;
+        if (c->resp_done)
+            forward_finish(c);
+        return;
+    }
+    if (evbuffer_get_length(out) >= FORWARD_OUT_MAX) {
+        event_del(c->direct_up_ev);
+        bufferevent_setwatermark(c->upstream, EV_WRITE, FORWARD_OUT_MAX / 2, 0);
+    }
+}
+
+static bool
+forward_direct_up_start(struct conn *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->client);
+
+    if (c->r.shaped || fd == -1 || c->req_done ||
+        c->req_framing.kind != HTTP_BODY_LENGTH ||
+        evbuffer_get_length(bufferevent_get_input(c->client)) != 0)
+        return false;
+    c->direct_up_ev = event_new(c->px->base, fd, EV_READ | EV_PERSIST,
+                                forward_direct_up_cb, c);
+    if (c->direct_up_ev == NULL)
+        return false;
+    bufferevent_disable(c->client, EV_READ);
+    event_add(c->direct_up_ev, NULL);
+    return true;
 }
 
 static void
@@ -567,7 +660,11 @@ forward_upstream_write_cb(struct bufferevent *bev, void *arg)
     struct conn *c = arg;
 
     bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-    if (!c->req_done)
+    if (c->req_done)
+        return;
+    if (c->direct_up_ev != NULL)
+        event_add(c->direct_up_ev, NULL);
+    else
         bufferevent_enable(c->client, EV_READ);
 }
 
@@ -645,7 +742,9 @@ forward_start(struct conn *c)
     conn_set_timer(c, c->policy->idle_timeout_ms);
     if (!c->req_done) {
         forward_pump_request(c);
-        if (c->state == CONN_FORWARD && !c->req_done)
+        /* Unless the body is now read directly from the client socket:
+         * two readers on one socket would interleave its bytes. */
+        if (c->state == CONN_FORWARD && !c->req_done && c->direct_up_ev == NULL)
             bufferevent_enable(c->client, EV_READ);
     }
 }

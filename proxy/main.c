@@ -31,7 +31,8 @@ main_version(void)
     printf("libevent %s\n", event_get_version());
     /* Header only: the proxy does no TLS, and loading libcrypto would cost
      * the idle proxy over 3 MiB of resident memory. */
-    printf("OpenSSL %s (built against; not linked)\n", OPENSSL_FULL_VERSION_STR);
+    printf("OpenSSL %s (built against; not linked)\n",
+           OPENSSL_FULL_VERSION_STR);
     printf("c-ares %s\n", ares_version(NULL));
     printf("libyaml %s\n", yaml_get_version_string());
     return 0;

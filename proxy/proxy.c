@@ -109,19 +109,6 @@ proxy_write_access(struct proxy *px)
     return 0;
 }
 
-bool
-proxy_log_has_room(struct proxy *px)
-{
-    int64_t now = proxy_now_ms(px);
-
-    if (now - px->log_room_checked_ms >= PROXY_LOG_ROOM_CHECK_MS ||
-        now < px->log_room_checked_ms || !px->log_room) {
-        px->log_room = sink_has_room(px->access);
-        px->log_room_checked_ms = now;
-    }
-    return px->log_room;
-}
-
 static void
 proxy_log_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -308,8 +295,7 @@ proxy_hash_policy(struct policy *p, const char *path)
 
     p->sha256[0] = '\0';
     if (path == NULL) {
-        sha256_hex(config_default_yaml, strlen(config_default_yaml),
-                   p->sha256);
+        sha256_hex(config_default_yaml, strlen(config_default_yaml), p->sha256);
         return;
     }
     f = fopen(path, "re");

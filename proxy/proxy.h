@@ -46,8 +46,6 @@ struct proxy {
     struct event *sig_hup, *sig_term, *sig_int, *sig_usr1;
     struct event *grace_timer;
     struct event *log_flush; /* writes queued access lines once per pass */
-    int64_t log_room_checked_ms; /* last free-space check of the access log */
-    bool log_room;
     bool shutting_down;
     int exit_code;
 
@@ -112,12 +110,6 @@ void proxy_next_id(struct proxy *px, int64_t now_ms, char out[27]);
 /* True if <a>:<port> is the bound address of one of our listeners. */
 bool proxy_is_own_listener(const struct proxy *px, const struct addr *a,
                            uint16_t port);
-
-/* False while the access log has no room for new lines (free space is
- * asked at most every PROXY_LOG_ROOM_CHECK_MS; the sink's reserve covers
- * the lines of requests admitted in between). */
-#define PROXY_LOG_ROOM_CHECK_MS 100
-bool proxy_log_has_room(struct proxy *px);
 
 /* Writes the finished line in px->line to the access (or events) sink.
  * Returns 0, or -1 if it could not be written. */

@@ -29,8 +29,8 @@ struct splice_dir {
     int src, dst;
     int pipe[2]; /* -1 when none is held */
     size_t in_pipe;
-    bool eof;      /* src has ended */
-    bool shut;     /* dst write side shut */
+    bool eof;         /* src has ended */
+    bool shut;        /* dst write side shut */
     struct event *rd; /* src readable */
     struct event *wr; /* dst writable, armed only while the pipe is full */
     uint64_t *count;
@@ -256,10 +256,10 @@ splice_start(struct conn *c)
         d->dst = fds[!i];
         d->pipe[0] = d->pipe[1] = -1;
         d->count = i == 0 ? &c->r.bytes_up : &c->r.bytes_down;
-        d->rd = event_new(base, d->src, EV_READ | EV_PERSIST, splice_read_cb,
-                          d);
-        d->wr = event_new(base, d->dst, EV_WRITE | EV_PERSIST,
-                          splice_write_cb, d);
+        d->rd =
+            event_new(base, d->src, EV_READ | EV_PERSIST, splice_read_cb, d);
+        d->wr =
+            event_new(base, d->dst, EV_WRITE | EV_PERSIST, splice_write_cb, d);
         if (d->rd == NULL || d->wr == NULL) {
             splice_free(t);
             return -1;
