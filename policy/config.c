@@ -83,6 +83,10 @@ struct config_ctx {
 
 /* ---- errors ------------------------------------------------------------ */
 
+static void config_vfail_at(struct config_error *err, const char *file,
+                            unsigned line, unsigned col, const char *fmt,
+                            va_list ap) __attribute__((format(printf, 5, 0)));
+
 static void
 config_vfail_at(struct config_error *err, const char *file, unsigned line,
                 unsigned col, const char *fmt, va_list ap)

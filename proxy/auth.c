@@ -173,6 +173,13 @@ auth_tokens_load(const char *path, char *err, size_t errlen)
             snprintf(err, errlen, "%s:%u: want SESSION:TOKEN", path, lineno);
             goto fail;
         }
+        /* A credential longer than auth_check decodes could never match:
+         * say so now rather than refuse the session forever. */
+        if ((size_t)(end - line) > AUTH_CRED_MAX) {
+            snprintf(err, errlen, "%s:%u: SESSION:TOKEN longer than %d bytes",
+                     path, lineno, AUTH_CRED_MAX);
+            goto fail;
+        }
         if (auth_add(t, line, (size_t)(colon - line), colon + 1,
                      strlen(colon + 1)) == -1)
             goto fail_oom;
