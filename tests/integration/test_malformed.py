@@ -51,13 +51,16 @@ class Malformed(H.ProxyTestCase):
         p = self.proxy
         m = p.mark()
         with p.connect() as c:
+            port = c.local[1]
             c.send(raw)
             try:
                 r = c.read_response(raw.split(b" ", 1)[0].decode("latin-1"))
             except (EOFError, ConnectionResetError) as e:
                 self.fail("no response, connection closed (%s); want %d %s" % (e, status, reason))
         self.assertDenied(r, status, reason)
-        line = p.wait_access(m)[0]
+        # This connection's line: another connection's may land after the mark.
+        line = p.wait_access_where(
+            m, lambda l: str(l.get("client", "")).endswith(":%d" % port))
         self.assertAccess(line, decision="deny", reason=reason, status=status)
         if not body_level:  # a bad head is refused before any upstream connection
             self.assertIsNone(line["addr"], "connected upstream for a bad request head")
