@@ -1,9 +1,9 @@
 /* launcher/session.h - one agent session: its id and token, its state
  * folder on the host, the agent's environment and the tokens file.
  * Tokens come from getrandom(2), the kernel CSPRNG (not OpenSSL's
- * RAND_bytes: linking libcrypto costs the proxy 3 MiB of RSS). The environment is built only
- * from what sluice sets and what --env names: never from the host's
- * environment. Called by launcher/main.c and launcher/run.c. */
+ * RAND_bytes: linking libcrypto costs the proxy 3 MiB of RSS). The environment
+ * is built only from what sluice sets and what --env names: never from the
+ * host's environment. Called by launcher/main.c and launcher/run.c. */
 #ifndef LAUNCHER_SESSION_H
 #define LAUNCHER_SESSION_H
 

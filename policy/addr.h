@@ -52,13 +52,13 @@ bool addr_equal(const struct addr *a, const struct addr *b);
 
 /* Why an address is denied by the built-in list. */
 enum addr_class {
-    ADDR_PUBLIC = 0,    /* not in any built-in range */
-    ADDR_SPECIAL,       /* RFC 6890 special purpose: this-net, docs, ... */
-    ADDR_PRIVATE,       /* RFC 1918, ULA, CGNAT */
+    ADDR_PUBLIC = 0, /* not in any built-in range */
+    ADDR_SPECIAL,    /* RFC 6890 special purpose: this-net, docs, ... */
+    ADDR_PRIVATE,    /* RFC 1918, ULA, CGNAT */
     ADDR_LOOPBACK,
     ADDR_LINK_LOCAL,
     ADDR_MULTICAST,
-    ADDR_METADATA       /* cloud metadata: never exempt */
+    ADDR_METADATA /* cloud metadata: never exempt */
 };
 
 /* Classifies <a> against the built-in deny ranges of SPEC section 3. IPv6

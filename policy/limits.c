@@ -37,14 +37,14 @@ limits_refill(struct limits_bucket *b, uint32_t per_minute, int64_t now_ms)
         /* per_minute tokens per 60000 ms = per_minute millitokens per
          * 60 ms; computed from the elapsed time to stay exact. */
         int64_t elapsed = now_ms - b->last_ms;
-        int64_t add = elapsed * (int64_t)per_minute * LIMITS_MILLI /
-                      LIMITS_MINUTE_MS;
+        int64_t add =
+            elapsed * (int64_t)per_minute * LIMITS_MILLI / LIMITS_MINUTE_MS;
 
         if (add > 0) {
             b->millitokens += add;
             /* Keep the remainder of the division for the next refill. */
-            b->last_ms += add * LIMITS_MINUTE_MS /
-                          ((int64_t)per_minute * LIMITS_MILLI);
+            b->last_ms +=
+                add * LIMITS_MINUTE_MS / ((int64_t)per_minute * LIMITS_MILLI);
         }
     } else if (now_ms < b->last_ms) {
         b->last_ms = now_ms;
@@ -70,9 +70,9 @@ limits_admit(const struct tier_limits *l, struct limits_usage *u,
         limits_refill(&u->rate, n, now_ms);
         if (u->rate.millitokens < LIMITS_MILLI) {
             int64_t missing = LIMITS_MILLI - u->rate.millitokens;
-            int64_t wait_ms = (missing * LIMITS_MINUTE_MS +
-                               (int64_t)n * LIMITS_MILLI - 1) /
-                              ((int64_t)n * LIMITS_MILLI);
+            int64_t wait_ms =
+                (missing * LIMITS_MINUTE_MS + (int64_t)n * LIMITS_MILLI - 1) /
+                ((int64_t)n * LIMITS_MILLI);
 
             if (retry_after_s != NULL)
                 *retry_after_s = (uint32_t)((wait_ms + 999) / 1000);

@@ -50,8 +50,8 @@ const struct listener_conf *policy_find_listener(const struct policy *p,
  *      listener REASON_REPORT_ONLY with <would_deny> set.
  * Fills <d> completely and returns d->reason. */
 enum reason policy_check_host(const struct policy *p,
-                              const struct listener_conf *l,
-                              const char *host, size_t hostlen, uint16_t port,
+                              const struct listener_conf *l, const char *host,
+                              size_t hostlen, uint16_t port,
                               struct decision *d);
 
 /* Step 5 for one resolved (or literal) address: REASON_ALLOWED, or

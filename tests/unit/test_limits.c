@@ -119,8 +119,7 @@ test_limits_alert_due_once(void **state)
     /* Huge caps do not overflow. */
     assert_true(limits_alert_due(UINT64_MAX, UINT64_MAX, 100,
                                  LIMITS_CAP_REQUESTS, &fired));
-    assert_string_equal(limits_cap_name(LIMITS_CAP_CONNECTIONS),
-                        "connections");
+    assert_string_equal(limits_cap_name(LIMITS_CAP_CONNECTIONS), "connections");
 }
 
 int
