@@ -356,6 +356,12 @@ addr_format(const struct addr *a, char out[ADDR_TEXT_MAX])
 int
 addr_from_sockaddr(const void *sa, struct addr *out)
 {
+    return addr_from_sockaddr_port(sa, out, NULL);
+}
+
+int
+addr_from_sockaddr_port(const void *sa, struct addr *out, uint16_t *port)
+{
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
     sa_family_t family;
@@ -370,15 +376,30 @@ addr_from_sockaddr(const void *sa, struct addr *out)
         memcpy(&sin, sa, sizeof(sin));
         out->family = AF_INET;
         memcpy(out->bytes, &sin.sin_addr, ADDR_V4_LEN);
+        if (port != NULL)
+            *port = ntohs(sin.sin_port);
         return 0;
     case AF_INET6:
         memcpy(&sin6, sa, sizeof(sin6));
         out->family = AF_INET6;
         memcpy(out->bytes, &sin6.sin6_addr, ADDR_V6_LEN);
+        if (port != NULL)
+            *port = ntohs(sin6.sin6_port);
         return 0;
     default:
         return -1;
     }
+}
+
+void
+addr_format_endpoint(const struct addr *a, uint16_t port, char *out,
+                     size_t outlen)
+{
+    char text[ADDR_TEXT_MAX];
+
+    addr_format(a, text);
+    snprintf(out, outlen, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", text,
+             (unsigned)port);
 }
 
 bool

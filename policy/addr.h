@@ -46,6 +46,14 @@ void addr_format(const struct addr *a, char out[ADDR_TEXT_MAX]);
  * -1 for another family. The port is not kept. */
 int addr_from_sockaddr(const void *sa, struct addr *out);
 
+/* Same, also returning the port (host order) in *port if not NULL. */
+int addr_from_sockaddr_port(const void *sa, struct addr *out, uint16_t *port);
+
+/* Writes "a.b.c.d:port" or "[v6]:port" into <out>. */
+#define ADDR_ENDPOINT_MAX (ADDR_TEXT_MAX + 8)
+void addr_format_endpoint(const struct addr *a, uint16_t port, char *out,
+                          size_t outlen);
+
 /* True if <a> and <b> are the same address, with IPv4-mapped IPv6
  * (::ffff:a.b.c.d) equal to the plain IPv4 address. */
 bool addr_equal(const struct addr *a, const struct addr *b);

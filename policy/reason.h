@@ -4,6 +4,8 @@
 #ifndef POLICY_REASON_H
 #define POLICY_REASON_H
 
+#include <stdbool.h>
+
 enum reason {
     REASON_ALLOWED = 0,
     REASON_NOT_ALLOWLISTED,
@@ -29,6 +31,14 @@ enum reason {
 
 /* Returns the stable snake_case name of <r> ("not_allowlisted"). */
 const char *reason_name(enum reason r);
+
+/* True for the reasons that let traffic through (allowed, report_only):
+ * the access line's "decision" is "allow" exactly for these. */
+static inline bool
+reason_is_allow(enum reason r)
+{
+    return r == REASON_ALLOWED || r == REASON_REPORT_ONLY;
+}
 
 /* Returns the HTTP status a denial for <r> answers with (403, 407, 429,
  * 502, 503, 504, 400, 431); 200 for REASON_ALLOWED and REASON_REPORT_ONLY. */

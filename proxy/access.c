@@ -7,12 +7,6 @@
 #include "proxy/conn.h"
 #include "proxy/proxy.h"
 
-static bool
-access_is_allow(enum reason r)
-{
-    return r == REASON_ALLOWED || r == REASON_REPORT_ONLY;
-}
-
 int
 access_log(struct conn *c)
 {
@@ -35,7 +29,7 @@ access_log(struct conn *c)
         jsonl_null(j, "port");
     jsonl_str(j, "path", r->path);
     jsonl_str(j, "tier", r->tier != NULL ? r->tier->name : NULL);
-    jsonl_str(j, "decision", access_is_allow(r->reason) ? "allow" : "deny");
+    jsonl_str(j, "decision", reason_is_allow(r->reason) ? "allow" : "deny");
     jsonl_str(j, "reason", reason_name(r->reason));
     if (r->would_deny != REASON_ALLOWED)
         jsonl_str(j, "would_deny", reason_name(r->would_deny));

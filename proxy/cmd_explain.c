@@ -122,7 +122,7 @@ explain_print(const struct explain *e)
 {
     struct jsonl j;
     char text[ADDR_TEXT_MAX];
-    bool allow = e->reason == REASON_ALLOWED || e->reason == REASON_REPORT_ONLY;
+    bool allow = reason_is_allow(e->reason);
 
     jsonl_init(&j);
     jsonl_begin(&j);
@@ -214,7 +214,7 @@ cmd_explain(int argc, char **argv)
     }
     e.p = p;
     e.reason = policy_check_host(p, l, host.p, host.len, e.port, &e.d);
-    if (e.reason == REASON_ALLOWED || e.reason == REASON_REPORT_ONLY) {
+    if (reason_is_allow(e.reason)) {
         if (e.d.is_literal) {
             e.addrs[0] = e.d.literal;
             e.n_addrs = 1;
@@ -231,7 +231,7 @@ cmd_explain(int argc, char **argv)
         }
     }
     explain_print(&e);
-    rc = e.reason == REASON_ALLOWED || e.reason == REASON_REPORT_ONLY ? 0 : 1;
+    rc = reason_is_allow(e.reason) ? 0 : 1;
     policy_unref(p);
     return rc;
 }

@@ -30,8 +30,6 @@ enum conn_state {
 /* Longest session id we keep (listener session, client address). */
 #define CONN_SESSION_MAX 128
 #define CONN_METHOD_MAX 24
-/* Paths longer than this are logged truncated (they are forwarded whole). */
-#define CONN_PATH_LOG_MAX 2048
 #define CONN_AUTHORITY_MAX (DOMAIN_NAME_MAX + 8)
 #define CONN_WHY_MAX 384
 

@@ -97,22 +97,16 @@ conn_format_peer(const struct sockaddr *sa, char *out, size_t outlen, char *ip,
                  size_t iplen)
 {
     struct addr a;
+    uint16_t port;
     char text[ADDR_TEXT_MAX];
-    unsigned port = 0;
 
-    if (addr_from_sockaddr(sa, &a) == -1) {
+    if (addr_from_sockaddr_port(sa, &a, &port) == -1) {
         snprintf(out, outlen, "unix");
         snprintf(ip, iplen, "unix");
         return;
     }
+    addr_format_endpoint(&a, port, out, outlen);
     addr_format(&a, text);
-    if (sa->sa_family == AF_INET6) {
-        port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-        snprintf(out, outlen, "[%s]:%u", text, port);
-    } else {
-        port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-        snprintf(out, outlen, "%s:%u", text, port);
-    }
     snprintf(ip, iplen, "%s", text);
 }
 
@@ -743,6 +737,19 @@ conn_resolve(struct conn *c)
     }
 }
 
+/* Step 5's input: an IP literal is its own answer, a name is resolved. */
+static void
+conn_find_addrs(struct conn *c)
+{
+    if (c->r.d.is_literal) {
+        c->r.addrs[0] = c->r.d.literal;
+        c->r.n_addrs = 1;
+        conn_addrs_ready(c);
+        return;
+    }
+    conn_resolve(c);
+}
+
 static void
 conn_resolved_cb(enum resolver_status status, const struct addr *addrs,
                  size_t n, void *arg)
@@ -891,7 +898,7 @@ conn_handle_request(struct conn *c, const struct http_request *req)
         conn_copy(r->host, sizeof(r->host), r->d.host);
     else
         conn_copy_raw_host(c, host);
-    if (r->reason != REASON_ALLOWED && r->reason != REASON_REPORT_ONLY) {
+    if (!reason_is_allow(r->reason)) {
         if (r->reason == REASON_BAD_REQUEST)
             conn_set_why(c, "the host is neither a DNS name nor an IP address");
         if (r->reason == REASON_DENIED_ADDRESS) {
@@ -933,13 +940,7 @@ conn_handle_request(struct conn *c, const struct http_request *req)
         }
     }
     conn_free_upstream(c);
-    if (r->d.is_literal) {
-        r->addrs[0] = r->d.literal;
-        r->n_addrs = 1;
-        conn_addrs_ready(c);
-        return;
-    }
-    conn_resolve(c);
+    conn_find_addrs(c);
 }
 
 void
@@ -948,13 +949,7 @@ conn_retry_fresh(struct conn *c)
     conn_free_upstream(c);
     c->r.connected = false;
     c->r.reused = false;
-    if (c->r.d.is_literal) {
-        c->r.addrs[0] = c->r.d.literal;
-        c->r.n_addrs = 1;
-        conn_addrs_ready(c);
-        return;
-    }
-    conn_resolve(c);
+    conn_find_addrs(c);
 }
 
 static void

@@ -28,7 +28,7 @@ struct listener {
     char *name;
     char *listen_text;
     struct sockaddr_storage bound;
-    char bound_text[ADDR_TEXT_MAX + 8];
+    char bound_text[ADDR_ENDPOINT_MAX];
     bool paused;
 };
 
@@ -72,21 +72,12 @@ static void
 listener_format(const struct sockaddr_storage *ss, char *out, size_t outlen)
 {
     struct addr a;
-    char text[ADDR_TEXT_MAX];
-    unsigned port;
+    uint16_t port;
 
-    if (addr_from_sockaddr(ss, &a) == -1) {
+    if (addr_from_sockaddr_port(ss, &a, &port) == -1)
         snprintf(out, outlen, "?");
-        return;
-    }
-    addr_format(&a, text);
-    if (ss->ss_family == AF_INET6) {
-        port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-        snprintf(out, outlen, "[%s]:%u", text, port);
-    } else {
-        port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
-        snprintf(out, outlen, "%s:%u", text, port);
-    }
+    else
+        addr_format_endpoint(&a, port, out, outlen);
 }
 
 struct listener *

@@ -83,7 +83,7 @@ metrics_dns(struct metrics *m, int64_t ms, int failed)
 static const char *
 metrics_decision(enum reason r)
 {
-    return r == REASON_ALLOWED || r == REASON_REPORT_ONLY ? "allow" : "deny";
+    return reason_is_allow(r) ? "allow" : "deny";
 }
 
 void

@@ -134,12 +134,7 @@ proxy_is_own_listener(const struct proxy *px, const struct addr *a,
         struct addr la;
         uint16_t lport;
 
-        if (addr_from_sockaddr(ss, &la) == -1)
-            continue;
-        lport = ss->ss_family == AF_INET6
-                    ? ntohs(((const struct sockaddr_in6 *)ss)->sin6_port)
-                    : ntohs(((const struct sockaddr_in *)ss)->sin_port);
-        if (lport != port)
+        if (addr_from_sockaddr_port(ss, &la, &lport) == -1 || lport != port)
             continue;
         /* A wildcard listener answers on every local address: refuse any
          * address on its port rather than guess which ones are ours. */
@@ -710,7 +705,7 @@ proxy_run(struct proxy *px)
     if (proxy_write_event(px) == -1)
         return 1;
     event_base_dispatch(px->base);
-    return px->exit_code;
+    return 0;
 }
 
 void

@@ -47,7 +47,6 @@ struct proxy {
     struct event *grace_timer;
     struct event *log_flush; /* writes queued access lines once per pass */
     bool shutting_down;
-    int exit_code;
 
     uint8_t id_rand[10]; /* ULID-style ids: random part, counted up */
     int64_t id_last_ms;

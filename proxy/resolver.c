@@ -71,7 +71,6 @@ struct resolver {
     struct resolver_query *queries; /* every live query, for resolver_free */
     struct timeval timeout;         /* per lookup */
     unsigned long lookups;
-    unsigned long cache_hits;
     bool closing; /* inside resolver_free(): no new lookups */
     struct resolver_cache_entry *cache[RESOLVER_CACHE_SLOTS];
 };
@@ -670,7 +669,6 @@ resolver_lookup(struct resolver *r, const char *name, resolver_done_fn *done,
         memcpy(q->name, name, strlen(name) + 1);
     if (resolver_cache_get(r, q)) {
         /* Delivered from the loop like any answer, never from here. */
-        r->cache_hits++;
         q->finished = true;
         event_active(q->ev, EV_TIMEOUT, 1);
         return q;

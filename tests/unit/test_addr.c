@@ -751,10 +751,46 @@ test_addr_format_unset_family(void **state)
     assert_int_equal(addr_classify(&a), ADDR_SPECIAL);
 }
 
+/* Endpoints read from sockaddrs and written as "ip:port" / "[v6]:port":
+ * what the log's "client" field and the start event's "addr" show. */
+static void
+test_addr_endpoint_round_trip(void **state)
+{
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+    struct sockaddr_storage ss;
+    char out[ADDR_ENDPOINT_MAX];
+    struct addr a;
+    uint16_t port = 0;
+
+    (void)state;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(3128);
+    inet_pton(AF_INET, "127.0.0.2", &sin.sin_addr);
+    assert_int_equal(addr_from_sockaddr_port(&sin, &a, &port), 0);
+    assert_int_equal(port, 3128);
+    addr_format_endpoint(&a, port, out, sizeof(out));
+    assert_string_equal(out, "127.0.0.2:3128");
+
+    memset(&sin6, 0, sizeof(sin6));
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(65535);
+    inet_pton(AF_INET6, "fd00::1", &sin6.sin6_addr);
+    assert_int_equal(addr_from_sockaddr_port(&sin6, &a, &port), 0);
+    addr_format_endpoint(&a, port, out, sizeof(out));
+    assert_string_equal(out, "[fd00::1]:65535");
+
+    memset(&ss, 0, sizeof(ss));
+    ss.ss_family = AF_UNIX;
+    assert_int_equal(addr_from_sockaddr_port(&ss, &a, &port), -1);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_addr_endpoint_round_trip),
         cmocka_unit_test(test_addr_parse_literal_table),
         cmocka_unit_test(test_addr_parse_literal_uses_len),
         cmocka_unit_test(test_addr_parse_strict_table),
