@@ -71,7 +71,9 @@ struct conn_req {
 
 struct conn {
     struct proxy *px;
-    struct conn *prev, *next; /* px->conns */
+    struct conn *prev, *next;       /* px->conns */
+    struct conn *sq_prev, *sq_next; /* px->sendq, while sq_queued */
+    bool sq_queued;
     enum conn_state state;
     struct bufferevent *client;
     struct bufferevent *upstream;

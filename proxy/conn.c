@@ -30,6 +30,7 @@
 #include "proxy/forward.h"
 #include "proxy/proxy.h"
 #include "proxy/reply.h"
+#include "proxy/sendq.h"
 #include "proxy/tunnel.h"
 #include "proxy/upstream.h"
 
@@ -139,6 +140,12 @@ conn_new(struct proxy *px, const char *listener, evutil_socket_t fd,
     bufferevent_setcb(c->client, conn_client_read_cb, conn_client_write_cb,
                       conn_client_event_cb, c);
     conn_tune_bev(c->client);
+    if (sendq_watch(c, c->client) == -1) {
+        bufferevent_free(c->client);
+        c->client = NULL;
+        fd = -1;
+        goto fail_free;
+    }
     /* Input waiting for its turn (pipelined requests, early tunnel bytes)
      * stops being read past this much. */
     bufferevent_setwatermark(c->client, EV_READ, 0, CONN_INPUT_MAX);
@@ -155,7 +162,8 @@ fail_free:
     free(c->listener);
     free(c);
 fail_close:
-    evutil_closesocket(fd);
+    if (fd != -1)
+        evutil_closesocket(fd);
     return NULL;
 }
 
@@ -282,8 +290,11 @@ conn_shape(struct conn *c, struct bufferevent *bev)
     if (!r->admitted || r->st == NULL || r->tier->limits.bandwidth_bps == 0)
         return;
     if (session_tier_shape(r->st, c->px->base, r->tier->limits.bandwidth_bps,
-                           bev) == 0)
+                           bev) == 0) {
         r->shaped = true;
+        /* The rate limit lives in libevent's own writes (sendq.h). */
+        bufferevent_enable(bev, EV_WRITE);
+    }
 }
 
 /* Step 4 of SPEC section 3: the session's state, then the tier's caps.
@@ -400,6 +411,7 @@ conn_close(struct conn *c)
     }
     splice_free(c->splice);
     c->splice = NULL;
+    sendq_forget(c);
     conn_free_upstream(c);
     if (c->client != NULL)
         bufferevent_free(c->client);
@@ -475,7 +487,7 @@ conn_finish(struct conn *c)
     /* The write callback must fire only when the output is empty, not at
      * a backpressure watermark left from relaying. */
     bufferevent_setwatermark(c->client, EV_WRITE, 0, 0);
-    bufferevent_enable(c->client, EV_READ | EV_WRITE);
+    bufferevent_enable(c->client, EV_READ);
     /* Flushing a large reply to a slow client may take a while; the
      * idle timeout bounds it. */
     conn_set_timer(c, c->px->policy->idle_timeout_ms);
@@ -818,6 +830,12 @@ conn_connect_next(struct conn *c)
         }
         bufferevent_setcb(c->upstream, NULL, NULL, conn_upstream_event_cb, c);
         conn_tune_bev(c->upstream);
+        if (sendq_watch(c, c->upstream) == -1) {
+            snprintf(r->why, sizeof(r->why), "out of memory");
+            bufferevent_free(c->upstream);
+            c->upstream = NULL;
+            continue;
+        }
         conn_set_timer(c, c->policy->connect_timeout_ms);
         return;
     }
@@ -1038,7 +1056,7 @@ conn_client_write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
 
-    (void)bev;
+    sendq_drained(c, bev);
     switch (c->state) {
     case CONN_CLOSING:
         conn_closing_flushed(c);

@@ -18,6 +18,7 @@
 
 #include "proxy/conn.h"
 #include "proxy/proxy.h"
+#include "proxy/sendq.h"
 
 #define FORWARD_VIA "sluice"
 /* Most bytes read from the upstream socket in one call in direct mode. */
@@ -659,6 +660,7 @@ forward_upstream_write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
 
+    sendq_drained(c, bev);
     bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
     if (c->req_done)
         return;
@@ -738,7 +740,7 @@ forward_start(struct conn *c)
     bufferevent_setcb(c->upstream, forward_upstream_read_cb,
                       forward_upstream_write_cb, forward_upstream_event_cb, c);
     bufferevent_setwatermark(c->upstream, EV_WRITE, 0, 0);
-    bufferevent_enable(c->upstream, EV_READ | EV_WRITE);
+    bufferevent_enable(c->upstream, EV_READ);
     conn_set_timer(c, c->policy->idle_timeout_ms);
     if (!c->req_done) {
         forward_pump_request(c);

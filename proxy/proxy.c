@@ -22,6 +22,7 @@
 #include "proxy/http_head.h"
 #include "proxy/listener.h"
 #include "proxy/resolver.h"
+#include "proxy/sendq.h"
 #include "proxy/session.h"
 #include "proxy/sha256.h"
 #include "proxy/splice.h"
@@ -102,21 +103,23 @@ proxy_write_access(struct proxy *px)
     if (jsonl_end(&px->line) == -1 ||
         sink_append(px->access, px->line.buf, px->line.len) == -1)
         return -1;
-    if (px->log_flush == NULL)
+    if (px->pass_end == NULL)
         return sink_flush(px->access);
-    if (!event_pending(px->log_flush, EV_TIMEOUT, NULL))
-        event_active(px->log_flush, EV_TIMEOUT, 0);
+    if (!event_pending(px->pass_end, EV_TIMEOUT, NULL))
+        event_active(px->pass_end, EV_TIMEOUT, 0);
     return 0;
 }
 
 static void
-proxy_log_flush_cb(evutil_socket_t fd, short what, void *arg)
+proxy_pass_end_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct proxy *px = arg;
 
     (void)fd;
     (void)what;
+    /* Lines first: no reply leaves before the line of its request. */
     sink_flush(px->access);
+    sendq_run(px);
 }
 
 int
@@ -644,10 +647,9 @@ proxy_new(struct policy *policy, const char *path, char *err, size_t errlen)
     px->sig_int = evsignal_new(px->base, SIGINT, proxy_signal_cb, px);
     px->sig_usr1 = evsignal_new(px->base, SIGUSR1, proxy_signal_cb, px);
     px->grace_timer = evtimer_new(px->base, proxy_grace_cb, px);
-    px->log_flush = event_new(px->base, -1, 0, proxy_log_flush_cb, px);
+    px->pass_end = event_new(px->base, -1, 0, proxy_pass_end_cb, px);
     if (px->sig_hup == NULL || px->sig_term == NULL || px->sig_int == NULL ||
-        px->sig_usr1 == NULL || px->grace_timer == NULL ||
-        px->log_flush == NULL)
+        px->sig_usr1 == NULL || px->grace_timer == NULL || px->pass_end == NULL)
         goto fail_oom;
     evsignal_add(px->sig_hup, NULL);
     evsignal_add(px->sig_term, NULL);
@@ -730,8 +732,8 @@ proxy_free(struct proxy *px)
         event_free(px->sig_usr1);
     if (px->grace_timer != NULL)
         event_free(px->grace_timer);
-    if (px->log_flush != NULL)
-        event_free(px->log_flush);
+    if (px->pass_end != NULL)
+        event_free(px->pass_end);
     proxy_close_sinks(px->access, px->events);
     if (px->base != NULL)
         event_base_free(px->base);

@@ -45,7 +45,12 @@ struct proxy {
 
     struct event *sig_hup, *sig_term, *sig_int, *sig_usr1;
     struct event *grace_timer;
-    struct event *log_flush; /* writes queued access lines once per pass */
+    /* End of the loop pass: writes the queued access lines, then the
+     * queued outputs (sendq.h). */
+    struct event *pass_end;
+    struct conn *sendq;         /* conns with output to write */
+    struct conn *sendq_current; /* whose write callback runs; NULL if
+                                   it closed */
     bool shutting_down;
 
     uint8_t id_rand[10]; /* ULID-style ids: random part, counted up */

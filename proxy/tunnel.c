@@ -17,6 +17,7 @@
 #include "proxy/conn.h"
 #include "proxy/proxy.h"
 #include "proxy/reply.h"
+#include "proxy/sendq.h"
 #include "proxy/splice.h"
 
 enum tunnel_side { TUNNEL_CLIENT = 0, TUNNEL_UPSTREAM = 1 };
@@ -116,6 +117,7 @@ tunnel_write_cb(struct bufferevent *to, void *arg)
     enum tunnel_side s = tunnel_side_of(c, to);
     struct bufferevent *from = tunnel_bev(c, !s);
 
+    sendq_drained(c, to);
     if (c->eof[!s]) {
         if (evbuffer_get_length(bufferevent_get_output(to)) == 0) {
             evutil_socket_t fd = bufferevent_getfd(to);
@@ -216,7 +218,7 @@ tunnel_start(struct conn *c)
         return;
     if (evbuffer_get_length(pre) > 0 && !tunnel_move(c, TUNNEL_CLIENT))
         return;
-    bufferevent_enable(c->client, EV_READ | EV_WRITE);
-    bufferevent_enable(c->upstream, EV_READ | EV_WRITE);
+    bufferevent_enable(c->client, EV_READ);
+    bufferevent_enable(c->upstream, EV_READ);
     conn_set_timer(c, c->policy->idle_timeout_ms);
 }
