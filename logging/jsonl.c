@@ -47,7 +47,7 @@ jsonl_fini(struct jsonl *j)
  * JSONL_LINE_MAX: anything that would need more marks the line incomplete,
  * which is what callers check in jsonl_end(). */
 static int
-jsonl_reserve(struct jsonl *j, size_t extra)
+jsonl_grow(struct jsonl *j, size_t extra)
 {
     size_t want, cap;
     char *nbuf;
@@ -74,6 +74,16 @@ jsonl_reserve(struct jsonl *j, size_t extra)
     j->buf = nbuf;
     j->cap = cap;
     return 0;
+}
+
+/* The common case inline: the buffer already has room (cap never exceeds
+ * JSONL_LINE_MAX, so fitting in it is within the limit). */
+static inline int
+jsonl_reserve(struct jsonl *j, size_t extra)
+{
+    if (!j->oom && extra <= j->cap - j->len)
+        return 0;
+    return jsonl_grow(j, extra);
 }
 
 static void
@@ -104,12 +114,22 @@ jsonl_begin(struct jsonl *j)
 static void
 jsonl_key(struct jsonl *j, const char *key)
 {
+    size_t n = strlen(key);
+    char *p;
+
+    /* Keys are the program's own names: nothing to escape. */
+    if (jsonl_reserve(j, n + 4) == -1)
+        return;
+    p = j->buf + j->len;
     if (j->need_comma)
-        jsonl_put(j, ",", 1);
+        *p++ = ',';
     j->need_comma = true;
-    jsonl_put(j, "\"", 1);
-    jsonl_puts(j, key);
-    jsonl_put(j, "\":", 2);
+    *p++ = '"';
+    memcpy(p, key, n);
+    p += n;
+    *p++ = '"';
+    *p++ = ':';
+    j->len = (size_t)(p - j->buf);
 }
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 if the bytes there

@@ -347,8 +347,25 @@ addr_parse_strict(const char *text, struct addr *out)
 void
 addr_format(const struct addr *a, char out[ADDR_TEXT_MAX])
 {
+    if (a->family == AF_INET) {
+        /* By hand: glibc's inet_ntop goes through sprintf, and an address
+         * is formatted for every access line. */
+        char *p = out;
+
+        for (int i = 0; i < 4; i++) {
+            unsigned v = a->bytes[i];
+
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+            *p++ = i < 3 ? '.' : '\0';
+        }
+        return;
+    }
     /* An unset family formats as "": callers print it, never parse it. */
-    if ((a->family != AF_INET && a->family != AF_INET6) ||
+    if (a->family != AF_INET6 ||
         inet_ntop(a->family, a->bytes, out, ADDR_TEXT_MAX) == NULL)
         out[0] = '\0';
 }

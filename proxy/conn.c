@@ -936,12 +936,12 @@ conn_handle_request(struct conn *c, const struct http_request *req)
     c->client_close = c->req_framing.close;
     if (!r->is_connect) {
         c->pending = evbuffer_new();
-        if (c->pending == NULL) {
+        if (c->pending == NULL ||
+            forward_build_request_head(c, req, c->pending) == -1) {
             conn_set_why(c, "out of memory");
             conn_deny(c, REASON_BAD_REQUEST);
             return;
         }
-        forward_build_request_head(c, req, c->pending);
     }
     evbuffer_drain(in, req->head_len);
     /* Bytes after the head wait in the input until the upstream side is

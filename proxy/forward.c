@@ -23,10 +23,6 @@
 #define FORWARD_VIA "sluice"
 /* Most bytes read from the upstream socket in one call in direct mode. */
 #define FORWARD_DIRECT_READ (256 * 1024)
-/* Appends a string literal (length known at compile time) or a C string. */
-#define FORWARD_ADD_LIT(out, lit) evbuffer_add((out), (lit), strlen(lit))
-#define FORWARD_ADD_STR(out, str) evbuffer_add((out), (str), strlen(str))
-
 static void forward_upstream_read_cb(struct bufferevent *bev, void *arg);
 static bool forward_direct_up_start(struct conn *c);
 static void forward_direct_up_stop(struct conn *c);
@@ -34,42 +30,101 @@ static void forward_upstream_write_cb(struct bufferevent *bev, void *arg);
 static void forward_upstream_event_cb(struct bufferevent *bev, short what,
                                       void *arg);
 
-static void
-forward_add_field(struct evbuffer *out, const struct http_field *f)
+/* Heads are written in two passes over the same code: the first (<dst>
+ * NULL) only counts, the second copies into space reserved in the output
+ * at once, so a head costs one buffer operation, not one per piece. */
+static size_t
+forward_put(char *dst, size_t at, const char *p, size_t n)
 {
-    evbuffer_add(out, f->name.p, f->name.len);
-    evbuffer_add(out, ": ", 2);
-    evbuffer_add(out, f->value.p, f->value.len);
-    evbuffer_add(out, "\r\n", 2);
+    if (dst != NULL)
+        memcpy(dst + at, p, n);
+    return at + n;
 }
 
-void
-forward_build_request_head(struct conn *c, const struct http_request *req,
-                           struct evbuffer *out)
+#define FORWARD_PUT_LIT(dst, at, lit)                                          \
+    forward_put((dst), (at), (lit), sizeof(lit) - 1)
+#define FORWARD_PUT_STR(dst, at, str)                                          \
+    forward_put((dst), (at), (str), strlen(str))
+#define FORWARD_PUT_SLICE(dst, at, s) forward_put((dst), (at), (s).p, (s).len)
+
+static size_t
+forward_put_field(char *dst, size_t at, const struct http_field *f)
 {
-    /* Pieces, not printf: this runs for every forwarded request. */
-    FORWARD_ADD_STR(out, c->r.method);
-    evbuffer_add(out, " ", 1);
-    FORWARD_ADD_STR(out, c->r.path);
-    FORWARD_ADD_LIT(out, req->version_minor == 0 ? " HTTP/1.0\r\nHost: "
-                                                 : " HTTP/1.1\r\nHost: ");
-    FORWARD_ADD_STR(out, c->r.authority);
-    FORWARD_ADD_LIT(out, "\r\n");
+    at = FORWARD_PUT_SLICE(dst, at, f->name);
+    at = FORWARD_PUT_LIT(dst, at, ": ");
+    at = FORWARD_PUT_SLICE(dst, at, f->value);
+    return FORWARD_PUT_LIT(dst, at, "\r\n");
+}
+
+/* What a head is written from: the message, and which of its fields are
+ * hop-by-hop (worked out once for both passes). */
+struct forward_head {
+    struct conn *c;
+    const void *msg;
+    bool close; /* responses: add Connection: close */
+    bool drop[HTTP_FIELDS_MAX];
+};
+
+typedef size_t (*forward_head_fn)(char *dst, const struct forward_head *h);
+
+/* Appends the head <emit> writes to <out> in one piece. Returns 0, or -1
+ * (out of memory: nothing added). */
+static int
+forward_add_head(struct evbuffer *out, forward_head_fn emit,
+                 const struct forward_head *h)
+{
+    size_t len = emit(NULL, h);
+    struct evbuffer_iovec v;
+
+    if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) != 1 ||
+        v.iov_len < len)
+        return -1;
+    v.iov_len = emit(v.iov_base, h);
+    return evbuffer_commit_space(out, &v, 1);
+}
+
+static size_t
+forward_emit_request_head(char *dst, const struct forward_head *h)
+{
+    const struct http_request *req = h->msg;
+    struct conn *c = h->c;
+    size_t at = 0;
+
+    at = FORWARD_PUT_STR(dst, at, c->r.method);
+    at = FORWARD_PUT_LIT(dst, at, " ");
+    at = FORWARD_PUT_STR(dst, at, c->r.path);
+    at = req->version_minor == 0
+             ? FORWARD_PUT_LIT(dst, at, " HTTP/1.0\r\nHost: ")
+             : FORWARD_PUT_LIT(dst, at, " HTTP/1.1\r\nHost: ");
+    at = FORWARD_PUT_STR(dst, at, c->r.authority);
+    at = FORWARD_PUT_LIT(dst, at, "\r\n");
     for (size_t i = 0; i < req->n_fields; i++) {
         const struct http_field *f = &req->fields[i];
 
         /* Host is rewritten to the URI authority: the authority is what
          * was judged, so it is also what the origin sees. */
-        if (http_name_is(f->name, "host") ||
-            http_field_is_hop_by_hop(req->fields, req->n_fields, f->name))
+        if (h->drop[i] || http_name_is(f->name, "host"))
             continue;
-        forward_add_field(out, f);
+        at = forward_put_field(dst, at, f);
     }
     if (c->req_framing.kind == HTTP_BODY_CHUNKED)
-        FORWARD_ADD_LIT(out, "Transfer-Encoding: chunked\r\n");
-    FORWARD_ADD_LIT(out, req->version_minor == 0
-                             ? "Via: 1.0 " FORWARD_VIA "\r\n\r\n"
-                             : "Via: 1.1 " FORWARD_VIA "\r\n\r\n");
+        at = FORWARD_PUT_LIT(dst, at, "Transfer-Encoding: chunked\r\n");
+    return req->version_minor == 0
+               ? FORWARD_PUT_LIT(dst, at, "Via: 1.0 " FORWARD_VIA "\r\n\r\n")
+               : FORWARD_PUT_LIT(dst, at, "Via: 1.1 " FORWARD_VIA "\r\n\r\n");
+}
+
+int
+forward_build_request_head(struct conn *c, const struct http_request *req,
+                           struct evbuffer *out)
+{
+    struct forward_head h;
+
+    h.c = c;
+    h.msg = req;
+    h.close = false;
+    http_fields_hop_by_hop(req->fields, req->n_fields, h.drop);
+    return forward_add_head(out, forward_emit_request_head, &h);
 }
 
 /* Relays body bytes from <in> to <out> under <f>'s framing, at most <max>
@@ -263,35 +318,49 @@ forward_pump_request(struct conn *c)
         (void)forward_direct_up_start(c);
 }
 
-static void
-forward_build_response_head(struct conn *c, const struct http_response *resp,
-                            struct evbuffer *out, bool close)
+static size_t
+forward_emit_response_head(char *dst, const struct forward_head *h)
 {
-    char status[5] = { 'H', 'T', 'T', 'P', '/' };
+    const struct http_response *resp = h->msg;
+    char status[4];
+    size_t at = 0;
 
-    FORWARD_ADD_LIT(out, "HTTP/1.1 ");
     /* The parser guarantees three digits. */
     status[0] = (char)('0' + resp->status / 100);
     status[1] = (char)('0' + resp->status / 10 % 10);
     status[2] = (char)('0' + resp->status % 10);
     status[3] = ' ';
-    evbuffer_add(out, status, 4);
-    evbuffer_add(out, resp->reason.p, resp->reason.len);
-    FORWARD_ADD_LIT(out, "\r\n");
+    at = FORWARD_PUT_LIT(dst, at, "HTTP/1.1 ");
+    at = forward_put(dst, at, status, sizeof(status));
+    at = FORWARD_PUT_SLICE(dst, at, resp->reason);
+    at = FORWARD_PUT_LIT(dst, at, "\r\n");
     for (size_t i = 0; i < resp->n_fields; i++) {
         const struct http_field *f = &resp->fields[i];
 
-        if (http_field_is_hop_by_hop(resp->fields, resp->n_fields, f->name))
+        if (h->drop[i])
             continue;
-        forward_add_field(out, f);
+        at = forward_put_field(dst, at, f);
     }
-    if (resp->status >= 200 && c->resp_framing.kind == HTTP_BODY_CHUNKED)
-        FORWARD_ADD_LIT(out, "Transfer-Encoding: chunked\r\n");
-    if (close)
-        FORWARD_ADD_LIT(out, "Connection: close\r\n");
-    FORWARD_ADD_LIT(out, resp->version_minor == 0
-                             ? "Via: 1.0 " FORWARD_VIA "\r\n\r\n"
-                             : "Via: 1.1 " FORWARD_VIA "\r\n\r\n");
+    if (resp->status >= 200 && h->c->resp_framing.kind == HTTP_BODY_CHUNKED)
+        at = FORWARD_PUT_LIT(dst, at, "Transfer-Encoding: chunked\r\n");
+    if (h->close)
+        at = FORWARD_PUT_LIT(dst, at, "Connection: close\r\n");
+    return resp->version_minor == 0
+               ? FORWARD_PUT_LIT(dst, at, "Via: 1.0 " FORWARD_VIA "\r\n\r\n")
+               : FORWARD_PUT_LIT(dst, at, "Via: 1.1 " FORWARD_VIA "\r\n\r\n");
+}
+
+static int
+forward_build_response_head(struct conn *c, const struct http_response *resp,
+                            struct evbuffer *out, bool close)
+{
+    struct forward_head h;
+
+    h.c = c;
+    h.msg = resp;
+    h.close = close;
+    http_fields_hop_by_hop(resp->fields, resp->n_fields, h.drop);
+    return forward_add_head(out, forward_emit_response_head, &h);
 }
 
 /* Parses response heads until the final one; returns false if the
@@ -354,7 +423,10 @@ forward_read_response_head(struct conn *c)
             /* 100 Continue and friends pass through; the final head
              * follows. */
             c->resp_framing.kind = HTTP_BODY_NONE;
-            forward_build_response_head(c, resp, out, false);
+            if (forward_build_response_head(c, resp, out, false) == -1) {
+                forward_abort(c, REASON_UPSTREAM_FAILED, "out of memory");
+                return false;
+            }
             evbuffer_drain(in, resp->head_len);
             continue;
         }
@@ -382,9 +454,13 @@ forward_read_response_head(struct conn *c)
         }
         c->r.bytes_down += resp->head_len;
         conn_account(c, false, resp->head_len);
-        forward_build_response_head(c, resp, out,
-                                    c->client_close || c->resp_framing.kind ==
-                                                           HTTP_BODY_CLOSE);
+        if (forward_build_response_head(
+                c, resp, out,
+                c->client_close || c->resp_framing.kind == HTTP_BODY_CLOSE) ==
+            -1) {
+            forward_abort(c, REASON_UPSTREAM_FAILED, "out of memory");
+            return false;
+        }
         evbuffer_drain(in, resp->head_len);
         c->resp_head_done = true;
     }

@@ -19,9 +19,9 @@ struct evbuffer;
 
 /* Appends the request head to forward upstream for <req> to <out>: the
  * request line with the path, Host set to c->r.authority, hop-by-hop fields
- * dropped, Via added. */
-void forward_build_request_head(struct conn *c, const struct http_request *req,
-                                struct evbuffer *out);
+ * dropped, Via added. Returns 0, or -1 (out of memory, nothing added). */
+int forward_build_request_head(struct conn *c, const struct http_request *req,
+                               struct evbuffer *out);
 
 /* c->upstream is connected (or reused): sends the head and pumps both
  * directions until the exchange ends. */

@@ -87,8 +87,12 @@ http_head_lower(unsigned char c)
 static bool
 http_head_slice_eq_nocase(const char *p, size_t len, const char *lit)
 {
-    size_t n = strlen(lit);
+    return http_eq_nocase(p, len, lit, strlen(lit));
+}
 
+bool
+http_eq_nocase(const char *p, size_t len, const char *lit, size_t n)
+{
     if (len != n)
         return false;
     for (size_t i = 0; i < n; i++) {
@@ -110,12 +114,6 @@ http_head_slice_eq_slice(struct slice a, struct slice b)
             return false;
     }
     return true;
-}
-
-bool
-http_name_is(struct slice name, const char *lit)
-{
-    return http_head_slice_eq_nocase(name.p, name.len, lit);
 }
 
 /* ---- head parsing ---- */
@@ -662,6 +660,35 @@ http_field_is_hop_by_hop(const struct http_field *fields, size_t n,
         }
     }
     return false;
+}
+
+void
+http_fields_hop_by_hop(const struct http_field *fields, size_t n, bool drop[])
+{
+    for (size_t i = 0; i < n; i++) {
+        drop[i] = false;
+        for (size_t k = 0; k < HTTP_HEAD_ARRAY_LEN(http_head_hop_by_hop); k++) {
+            if (http_name_is(fields[i].name, http_head_hop_by_hop[k])) {
+                drop[i] = true;
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct http_head_list it = { fields[i].value, 0, false };
+        struct slice elem;
+
+        if (!http_name_is(fields[i].name, "Connection"))
+            continue;
+        while (http_head_list_next(&it, &elem)) {
+            if (elem.len == 0)
+                continue;
+            for (size_t j = 0; j < n; j++) {
+                if (!drop[j] && http_head_slice_eq_slice(elem, fields[j].name))
+                    drop[j] = true;
+            }
+        }
+    }
 }
 
 /* ---- chunked bodies ---- */

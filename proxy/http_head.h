@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* A header block with more fields than this is refused as too large. */
 #define HTTP_FIELDS_MAX 128
@@ -68,8 +69,17 @@ enum http_head_result http_response_parse(const char *buf, size_t len,
                                           struct http_response *resp,
                                           const char **why);
 
-/* True if field name <name> equals <lit> ignoring ASCII case. */
-bool http_name_is(struct slice name, const char *lit);
+/* True if <p>[0..len) equals <lit>[0..litlen) ignoring ASCII case. */
+bool http_eq_nocase(const char *p, size_t len, const char *lit, size_t litlen);
+
+/* True if field name <name> equals <lit> ignoring ASCII case. Inline so
+ * that the length of a literal is known at compile time and most
+ * mismatches cost one comparison. */
+static inline bool
+http_name_is(struct slice name, const char *lit)
+{
+    return http_eq_nocase(name.p, name.len, lit, strlen(lit));
+}
 
 /* How a message body is delimited. */
 enum http_body_kind {
@@ -111,6 +121,12 @@ enum http_head_result http_response_framing(const struct http_response *resp,
  * re-adds "chunked" itself when it relays a chunked body. */
 bool http_field_is_hop_by_hop(const struct http_field *fields, size_t n,
                               struct slice name);
+
+/* Sets drop[i] to http_field_is_hop_by_hop(fields, n, fields[i].name) for
+ * every field, in one pass over the Connection fields instead of one per
+ * field. */
+void http_fields_hop_by_hop(const struct http_field *fields, size_t n,
+                            bool drop[]);
 
 /* Incremental validator for a chunked body being relayed as is. */
 enum chunked_state {

@@ -78,12 +78,16 @@ proxy_next_id(struct proxy *px, int64_t now_ms, char out[27])
 void
 proxy_event_begin(struct proxy *px, const char *name)
 {
-    char ts[JSONL_TS_MAX];
+    int64_t now = proxy_now_ms(px);
 
-    jsonl_timestamp(proxy_now_ms(px), ts);
+    /* Many lines share a millisecond: format its time once. */
+    if (now != px->ts_ms || px->ts_text[0] == '\0') {
+        jsonl_timestamp(now, px->ts_text);
+        px->ts_ms = now;
+    }
     jsonl_begin(&px->line);
     jsonl_int(&px->line, "v", 1);
-    jsonl_str(&px->line, "ts", ts);
+    jsonl_str(&px->line, "ts", px->ts_text);
     jsonl_str(&px->line, "event", name);
 }
 

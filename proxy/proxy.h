@@ -57,6 +57,8 @@ struct proxy {
     int64_t id_last_ms;
 
     struct jsonl line; /* scratch for one log line */
+    int64_t ts_ms;     /* the millisecond ts_text shows */
+    char ts_text[JSONL_TS_MAX];
     int64_t started_ms;
     uint64_t reloads;
 

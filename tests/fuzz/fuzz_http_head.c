@@ -109,6 +109,16 @@ fuzz_http_head_check_fields(const char *buf, size_t head_len,
         fuzz_http_head_require(http_field_is_hop_by_hop(fields, n, s),
                                "fixed hop-by-hop field missed");
     }
+    /* the forwarder's one-pass mask must agree with the per-field rule */
+    {
+        bool drop[HTTP_FIELDS_MAX];
+
+        http_fields_hop_by_hop(fields, n, drop);
+        for (size_t i = 0; i < n; i++)
+            fuzz_http_head_require(
+                drop[i] == http_field_is_hop_by_hop(fields, n, fields[i].name),
+                "hop-by-hop mask differs from the per-field rule");
+    }
 }
 
 static void

@@ -153,6 +153,28 @@ test_addr_parse_literal_table(void **state)
     }
 }
 
+/* IPv4 is formatted by hand: it must say what inet_ntop says, for every
+ * octet value in every position. */
+static void
+test_addr_format_ipv4_like_inet_ntop(void **state)
+{
+    struct addr a;
+    char text[ADDR_TEXT_MAX], want[INET_ADDRSTRLEN];
+
+    (void)state;
+    for (unsigned v = 0; v < 256; v++) {
+        for (int pos = 0; pos < 4; pos++) {
+            memset(&a, 0, sizeof(a));
+            a.family = AF_INET;
+            memset(a.bytes, (int)(255 - v), 4);
+            a.bytes[pos] = (uint8_t)v;
+            addr_format(&a, text);
+            assert_non_null(inet_ntop(AF_INET, a.bytes, want, sizeof(want)));
+            assert_string_equal(text, want);
+        }
+    }
+}
+
 /* The host is a slice of the request line: bytes past len must not count. */
 static void
 test_addr_parse_literal_uses_len(void **state)
@@ -792,6 +814,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_addr_endpoint_round_trip),
         cmocka_unit_test(test_addr_parse_literal_table),
+        cmocka_unit_test(test_addr_format_ipv4_like_inet_ntop),
         cmocka_unit_test(test_addr_parse_literal_uses_len),
         cmocka_unit_test(test_addr_parse_strict_table),
         cmocka_unit_test(test_addr_classify_table),

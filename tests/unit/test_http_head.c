@@ -688,6 +688,35 @@ test_http_field_is_hop_by_hop(void **state)
     assert_true(http_field_is_hop_by_hop(NULL, 0, slice_of("upgrade")));
 }
 
+/* The forwarder's one-pass mask: Connection x2, X-Secret dropped; Host
+ * kept. */
+static void
+test_http_fields_hop_by_hop_mask(void **state)
+{
+    static const char head[] =
+        "GET http://a/ HTTP/1.1\r\n"
+        "Connection: X-Secret ,\t keep-alive,,x-other\r\n"
+        "Host: a\r\n"
+        "connection: X-Third\r\n"
+        "X-Secret: 1\r\n"
+        "X-Kept: 2\r\n"
+        "X-third: 3\r\n\r\n";
+    static const bool want[] = { true, false, true, true, false, true };
+    static struct http_request req;
+    bool drop[HTTP_FIELDS_MAX];
+
+    (void)state;
+    assert_int_equal(
+        http_request_parse(head, sizeof(head) - 1, BIG_MAX, &req, NULL),
+        HTTP_HEAD_DONE);
+    assert_int_equal(req.n_fields, ARRAY_LEN(want));
+    http_fields_hop_by_hop(req.fields, req.n_fields, drop);
+    for (size_t i = 0; i < ARRAY_LEN(want); i++) {
+        if (drop[i] != want[i])
+            fail_msg("field %zu: drop %d, want %d", i, drop[i], want[i]);
+    }
+}
+
 /* ---- chunked ---- */
 
 struct chunked_outcome {
@@ -960,6 +989,7 @@ main(void)
         cmocka_unit_test(test_http_response_framing_table),
         cmocka_unit_test(test_http_name_is),
         cmocka_unit_test(test_http_field_is_hop_by_hop),
+        cmocka_unit_test(test_http_fields_hop_by_hop_mask),
         cmocka_unit_test(test_chunked_feed_valid),
         cmocka_unit_test(test_chunked_feed_bad),
         cmocka_unit_test(test_chunked_feed_size_limits),
