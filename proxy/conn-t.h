@@ -78,9 +78,10 @@ struct conn {
     struct bufferevent *client;
     struct bufferevent *upstream;
     struct event *timer;
-    int64_t deadline_ms; /* what the timer enforces */
-    int64_t last_io_ms;  /* idle timeout bookkeeping */
-    char *listener;      /* listener name */
+    int64_t deadline_ms;  /* what the timer enforces; 0: nothing */
+    int64_t timer_due_ms; /* when the timer fires; 0: not armed */
+    int64_t last_io_ms;   /* idle timeout bookkeeping */
+    char *listener;       /* listener name */
     char client_text[ADDR_TEXT_MAX + 8];
     char client_ip[ADDR_TEXT_MAX]; /* the default session id */
     char session[CONN_SESSION_MAX];

@@ -75,13 +75,38 @@ conn_touch(struct conn *c)
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 
+static void
+conn_arm_timer(struct conn *c, int64_t now, int64_t due)
+{
+    int64_t ms = due > now ? due - now : 0;
+    struct timeval tv = { (time_t)(ms / 1000),
+                          (suseconds_t)(ms % 1000) * 1000 };
+
+    evtimer_add(c->timer, &tv);
+    c->timer_due_ms = due;
+}
+
+/* Timers are moved lazily: a keep-alive request sets three deadlines, and
+ * moving libevent's timer each time cost more than the rest of the
+ * bookkeeping. A timer already due no later than the new deadline stays;
+ * when it fires early, conn_timer_cb() sets it again for what is left. */
 void
 conn_set_timer(struct conn *c, uint32_t ms)
 {
-    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    int64_t now = proxy_now_ms(c->px);
 
-    c->deadline_ms = proxy_now_ms(c->px) + ms;
-    evtimer_add(c->timer, &tv);
+    c->deadline_ms = now + ms;
+    if (c->timer_due_ms != 0 && c->timer_due_ms <= c->deadline_ms)
+        return;
+    conn_arm_timer(c, now, c->deadline_ms);
+}
+
+/* No deadline until the next conn_set_timer(); an armed timer that fires
+ * meanwhile finds none and does nothing. */
+static void
+conn_clear_timer(struct conn *c)
+{
+    c->deadline_ms = 0;
 }
 
 void
@@ -793,7 +818,7 @@ conn_upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 
     (void)bev;
     if (what & BEV_EVENT_CONNECTED) {
-        evtimer_del(c->timer);
+        conn_clear_timer(c);
         r->connected = true;
         r->addr = r->addrs[r->next_addr - 1];
         conn_copy(c->up_host, sizeof(c->up_host), r->host);
@@ -863,7 +888,7 @@ conn_handle_request(struct conn *c, const struct http_request *req)
     struct slice host = { NULL, 0 };
     const char *why = NULL;
 
-    evtimer_del(c->timer);
+    conn_clear_timer(c);
     if (req->method.len >= sizeof(r->method)) {
         conn_set_why(c, "method too long");
         conn_deny(c, REASON_BAD_REQUEST);
@@ -1103,6 +1128,13 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    c->timer_due_ms = 0;
+    if (c->deadline_ms == 0)
+        return;
+    if (now < c->deadline_ms) {
+        conn_arm_timer(c, now, c->deadline_ms);
+        return;
+    }
     switch (c->state) {
     case CONN_READ_HEAD:
         if (c->r.start_ms == 0) {
