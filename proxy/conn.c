@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -190,6 +191,41 @@ fail_close:
     if (fd != -1)
         evutil_closesocket(fd);
     return NULL;
+}
+
+/* Direct reads (conn.h): readv into space reserved in <out>. */
+ssize_t
+conn_read_into(evutil_socket_t fd, struct evbuffer *out, size_t want)
+{
+    struct evbuffer_iovec v[2];
+    size_t left = want;
+    ssize_t got;
+    int n;
+
+    n = evbuffer_reserve_space(out, (ev_ssize_t)want, v, 2);
+    if (n <= 0)
+        return -2;
+    /* Reserve may offer more than asked: read no further than <want>. */
+    for (int i = 0; i < n; i++) {
+        if (v[i].iov_len > left)
+            v[i].iov_len = left;
+        left -= v[i].iov_len;
+    }
+    got = readv(fd, (struct iovec *)v, n);
+    if (got <= 0) {
+        evbuffer_commit_space(out, v, 0);
+        if (got == 0)
+            return 0;
+        return errno == EAGAIN || errno == EINTR ? -1 : -2;
+    }
+    left = (size_t)got;
+    for (int i = 0; i < n; i++) {
+        if (v[i].iov_len > left)
+            v[i].iov_len = left;
+        left -= v[i].iov_len;
+    }
+    evbuffer_commit_space(out, v, n);
+    return got;
 }
 
 /* Frees per-request state and drops the policy reference. */

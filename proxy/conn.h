@@ -14,6 +14,7 @@
 #include "proxy/conn-t.h"
 
 struct bufferevent;
+struct evbuffer;
 struct proxy;
 
 /* Creates the connection for accepted socket <fd> on listener <listener>
@@ -69,6 +70,15 @@ void conn_shape(struct conn *c, struct bufferevent *bev);
 
 /* Closes at once every connection of session <id> (admin kill). */
 void conn_kill_session(struct proxy *px, const char *id);
+
+/* Reads up to <want> bytes from <fd> straight into the end of <out>:
+ * libevent 2.1's bufferevents read 4 KiB per call, which makes bulk
+ * relaying syscall-bound. Returns the bytes read, 0 at end of stream, -1
+ * when nothing is there yet (EAGAIN) and -2 on an error. */
+ssize_t conn_read_into(evutil_socket_t fd, struct evbuffer *out, size_t want);
+
+/* Most bytes one direct read takes. */
+#define CONN_DIRECT_READ (256 * 1024)
 
 /* Sets the read and write sizes of a relaying bufferevent. */
 void conn_tune_bev(struct bufferevent *bev);

@@ -21,8 +21,7 @@
 #include "proxy/sendq.h"
 
 #define FORWARD_VIA "sluice"
-/* Most bytes read from the upstream socket in one call in direct mode. */
-#define FORWARD_DIRECT_READ (256 * 1024)
+
 static void forward_upstream_read_cb(struct bufferevent *bev, void *arg);
 static bool forward_direct_up_start(struct conn *c);
 static void forward_direct_up_stop(struct conn *c);
@@ -469,46 +468,9 @@ forward_read_response_head(struct conn *c)
 
 static void forward_direct_cb(evutil_socket_t fd, short what, void *arg);
 
-/* Reads up to <want> bytes from <fd> straight into the end of <out>.
- * Returns the bytes read, 0 at end of stream, -1 when nothing is there yet
- * (EAGAIN) and -2 on an error. */
-static ssize_t
-forward_read_into(evutil_socket_t fd, struct evbuffer *out, size_t want)
-{
-    struct evbuffer_iovec v[2];
-    size_t left = want;
-    ssize_t got;
-    int n;
-
-    n = evbuffer_reserve_space(out, (ev_ssize_t)want, v, 2);
-    if (n <= 0)
-        return -2;
-    /* Reserve may offer more than asked: read no further than <want>. */
-    for (int i = 0; i < n; i++) {
-        if (v[i].iov_len > left)
-            v[i].iov_len = left;
-        left -= v[i].iov_len;
-    }
-    got = readv(fd, (struct iovec *)v, n);
-    if (got <= 0) {
-        evbuffer_commit_space(out, v, 0);
-        if (got == 0)
-            return 0;
-        return errno == EAGAIN || errno == EINTR ? -1 : -2;
-    }
-    left = (size_t)got;
-    for (int i = 0; i < n; i++) {
-        if (v[i].iov_len > left)
-            v[i].iov_len = left;
-        left -= v[i].iov_len;
-    }
-    evbuffer_commit_space(out, v, n);
-    return got;
-}
-
 /* The rest of a Content-Length or close-delimited body is read from the
  * upstream socket straight into the client's output, up to
- * FORWARD_DIRECT_READ at a time: libevent 2.1's bufferevents read 4 KiB
+ * CONN_DIRECT_READ at a time: libevent 2.1's bufferevents read 4 KiB
  * per call, which made bulk downloads syscall-bound. Shaped sessions stay
  * on the bufferevent, which applies the rate limit. */
 static bool
@@ -549,7 +511,7 @@ forward_direct_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     struct evbuffer *out = bufferevent_get_output(c->client);
-    uint64_t want = FORWARD_DIRECT_READ, allow = conn_allowance(c, false);
+    uint64_t want = CONN_DIRECT_READ, allow = conn_allowance(c, false);
     ssize_t got;
 
     (void)what;
@@ -561,7 +523,7 @@ forward_direct_cb(evutil_socket_t fd, short what, void *arg)
         conn_cut_byte_cap(c);
         return;
     }
-    got = forward_read_into(fd, out, (size_t)want);
+    got = conn_read_into(fd, out, (size_t)want);
     if (got == -1)
         return;
     if (got == -2) {
@@ -612,7 +574,7 @@ forward_direct_up_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     struct evbuffer *out = bufferevent_get_output(c->upstream);
-    uint64_t want = FORWARD_DIRECT_READ, allow = conn_allowance(c, true);
+    uint64_t want = CONN_DIRECT_READ, allow = conn_allowance(c, true);
     ssize_t got;
 
     (void)what;
@@ -624,7 +586,7 @@ forward_direct_up_cb(evutil_socket_t fd, short what, void *arg)
         conn_cut_byte_cap(c);
         return;
     }
-    got = forward_read_into(fd, out, (size_t)want);
+    got = conn_read_into(fd, out, (size_t)want);
     if (got == -1)
         return;
     if (got <= 0) {

@@ -1,18 +1,25 @@
-/* proxy/tunnel.c - CONNECT relay with backpressure and half-close.
+/* proxy/tunnel.c - CONNECT relay with backpressure and half-close, for
+ * tunnels splice.c cannot take (a byte cap counts every byte; shaping).
  *
  * Side 0 is the client, side 1 the upstream. Bytes read from one side go
  * to the other's output; when that output holds TUNNEL_OUT_MAX bytes the
  * reading side is paused until it drains to half. An EOF from one side is
  * passed on as shutdown(SHUT_WR) once everything before it is written;
- * the tunnel ends when both directions are done. */
+ * the tunnel ends when both directions are done.
+ *
+ * Unshaped tunnels read each socket with their own event, CONN_DIRECT_READ
+ * at a time, never past the byte cap (conn_read_into); shaped ones read
+ * through the bufferevent, where libevent applies the rate limit. */
 #include "config.h"
 #include "proxy/tunnel.h"
 
+#include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "proxy/conn.h"
 #include "proxy/proxy.h"
@@ -22,7 +29,10 @@
 
 enum tunnel_side { TUNNEL_CLIENT = 0, TUNNEL_UPSTREAM = 1 };
 
+static bool tunnel_finished(struct conn *c);
+static void tunnel_pass_eof(struct conn *c, enum tunnel_side s);
 static void tunnel_read_cb(struct bufferevent *from, void *arg);
+static void tunnel_direct_cb(evutil_socket_t fd, short what, void *arg);
 static void tunnel_write_cb(struct bufferevent *to, void *arg);
 static void tunnel_event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -36,6 +46,40 @@ static enum tunnel_side
 tunnel_side_of(struct conn *c, struct bufferevent *bev)
 {
     return bev == c->client ? TUNNEL_CLIENT : TUNNEL_UPSTREAM;
+}
+
+/* The direct reader of side <s>: the conn's two direct events, which a
+ * tunnel uses the way forward.c does (client socket, upstream socket). */
+static struct event **
+tunnel_reader(struct conn *c, enum tunnel_side s)
+{
+    return s == TUNNEL_CLIENT ? &c->direct_up_ev : &c->direct_ev;
+}
+
+/* Lets side <s> be read again (after EOF: never). */
+static void
+tunnel_resume(struct conn *c, enum tunnel_side s)
+{
+    struct event *rd = *tunnel_reader(c, s);
+
+    if (c->eof[s])
+        return;
+    if (rd != NULL)
+        event_add(rd, NULL);
+    else
+        bufferevent_enable(tunnel_bev(c, s), EV_READ);
+}
+
+/* Stops reading side <s> until tunnel_resume(). */
+static void
+tunnel_pause(struct conn *c, enum tunnel_side s)
+{
+    struct event *rd = *tunnel_reader(c, s);
+
+    if (rd != NULL)
+        event_del(rd);
+    else
+        bufferevent_disable(tunnel_bev(c, s), EV_READ);
 }
 
 /* Moves what side <s> has read to the other side, counting it. Returns
@@ -72,6 +116,21 @@ tunnel_move(struct conn *c, enum tunnel_side s)
     if (evbuffer_get_length(out) >= TUNNEL_OUT_MAX) {
         bufferevent_disable(from, EV_READ);
         bufferevent_setwatermark(to, EV_WRITE, TUNNEL_OUT_MAX / 2, 0);
+    }
+    return true;
+}
+
+/* Side <s> ended: pass the EOF on once its bytes are out. Returns false if
+ * the conn is gone. */
+static bool
+tunnel_side_eof(struct conn *c, enum tunnel_side s)
+{
+    c->eof[s] = true;
+    tunnel_pause(c, s);
+    tunnel_pass_eof(c, s);
+    if (tunnel_finished(c)) {
+        conn_close(c);
+        return false;
     }
     return true;
 }
@@ -131,7 +190,91 @@ tunnel_write_cb(struct bufferevent *to, void *arg)
     }
     /* Drained below the watermark: the feeding side may read again. */
     bufferevent_setwatermark(to, EV_WRITE, 0, 0);
-    bufferevent_enable(from, EV_READ);
+    (void)from;
+    tunnel_resume(c, !s);
+}
+
+/* A direct read on side <s>'s socket, into the other side's output. */
+static void
+tunnel_direct_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    enum tunnel_side s =
+        fd == bufferevent_getfd(c->client) ? TUNNEL_CLIENT : TUNNEL_UPSTREAM;
+    struct bufferevent *to = tunnel_bev(c, !s);
+    struct evbuffer *out = bufferevent_get_output(to);
+    uint64_t allow = conn_allowance(c, s == TUNNEL_CLIENT);
+    size_t want = CONN_DIRECT_READ;
+    ssize_t got;
+
+    (void)what;
+    if (allow == 0) {
+        /* At the cap: one more byte crosses it, an EOF does not. */
+        char probe;
+
+        got = recv(fd, &probe, 1, MSG_PEEK);
+        if (got == 1)
+            conn_cut_byte_cap(c);
+        else if (got == 0)
+            (void)tunnel_side_eof(c, s);
+        else if (errno != EAGAIN && errno != EINTR)
+            conn_close(c);
+        return;
+    }
+    if (want > allow)
+        want = (size_t)allow;
+    got = conn_read_into(fd, out, want);
+    if (got == -1)
+        return;
+    if (got == -2) {
+        conn_close(c);
+        return;
+    }
+    if (got == 0) {
+        (void)tunnel_side_eof(c, s);
+        return;
+    }
+    if (s == TUNNEL_CLIENT)
+        c->r.bytes_up += (uint64_t)got;
+    else
+        c->r.bytes_down += (uint64_t)got;
+    conn_account(c, s == TUNNEL_CLIENT, (uint64_t)got);
+    conn_touch(c);
+    if (evbuffer_get_length(out) >= TUNNEL_OUT_MAX) {
+        tunnel_pause(c, s);
+        bufferevent_setwatermark(to, EV_WRITE, TUNNEL_OUT_MAX / 2, 0);
+    }
+}
+
+/* Unshaped: each side is read by its own event (see the top). Returns
+ * false if an event could not be made (the bufferevents read instead). */
+static bool
+tunnel_direct_start(struct conn *c)
+{
+    for (int s = TUNNEL_CLIENT; s <= TUNNEL_UPSTREAM; s++) {
+        struct event **rd = tunnel_reader(c, (enum tunnel_side)s);
+
+        *rd = event_new(c->px->base,
+                        bufferevent_getfd(tunnel_bev(c, (enum tunnel_side)s)),
+                        EV_READ | EV_PERSIST, tunnel_direct_cb, c);
+        if (*rd == NULL) {
+            if (s == TUNNEL_UPSTREAM) {
+                event_free(c->direct_up_ev);
+                c->direct_up_ev = NULL;
+            }
+            return false;
+        }
+    }
+    bufferevent_disable(c->client, EV_READ);
+    bufferevent_disable(c->upstream, EV_READ);
+    /* Early client bytes may already fill the upstream's output. */
+    if (evbuffer_get_length(bufferevent_get_output(c->upstream)) <
+        TUNNEL_OUT_MAX)
+        event_add(c->direct_up_ev, NULL);
+    else
+        bufferevent_setwatermark(c->upstream, EV_WRITE, TUNNEL_OUT_MAX / 2, 0);
+    event_add(c->direct_ev, NULL);
+    return true;
 }
 
 static void
@@ -147,11 +290,7 @@ tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_EOF) {
         if (!tunnel_move(c, s))
             return;
-        c->eof[s] = true;
-        bufferevent_disable(bev, EV_READ);
-        tunnel_pass_eof(c, s);
-        if (tunnel_finished(c))
-            conn_close(c);
+        (void)tunnel_side_eof(c, s);
     }
 }
 
@@ -218,7 +357,8 @@ tunnel_start(struct conn *c)
         return;
     if (evbuffer_get_length(pre) > 0 && !tunnel_move(c, TUNNEL_CLIENT))
         return;
-    bufferevent_enable(c->client, EV_READ);
-    bufferevent_enable(c->upstream, EV_READ);
-    conn_set_timer(c, c->policy->idle_timeout_ms);
+    if (c->r.shaped || !tunnel_direct_start(c)) {
+        bufferevent_enable(c->client, EV_READ);
+        bufferevent_enable(c->upstream, EV_READ);
+    }
 }
