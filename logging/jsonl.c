@@ -244,8 +244,59 @@ jsonl_escaped_len(const unsigned char *s, size_t n)
     return total;
 }
 
+/* Bytes that go into a JSON string as they are: printable ASCII but the
+ * quote and the backslash. NUL is not one, which ends a C string scan. */
+#define JSONL_PLAIN_ROW(b)                                                     \
+    (b) >= 0x20 && (b) < 0x7f && (b) != '"' && (b) != '\\'
+#define JSONL_PLAIN_4(b)                                                       \
+    JSONL_PLAIN_ROW(b), JSONL_PLAIN_ROW((b) + 1), JSONL_PLAIN_ROW((b) + 2),    \
+        JSONL_PLAIN_ROW((b) + 3)
+#define JSONL_PLAIN_16(b)                                                      \
+    JSONL_PLAIN_4(b), JSONL_PLAIN_4((b) + 4), JSONL_PLAIN_4((b) + 8),          \
+        JSONL_PLAIN_4((b) + 12)
+#define JSONL_PLAIN_64(b)                                                      \
+    JSONL_PLAIN_16(b), JSONL_PLAIN_16((b) + 16), JSONL_PLAIN_16((b) + 32),     \
+        JSONL_PLAIN_16((b) + 48)
+static const bool jsonl_plain[256] = { JSONL_PLAIN_64(0), JSONL_PLAIN_64(64),
+                                       JSONL_PLAIN_64(128),
+                                       JSONL_PLAIN_64(192) };
+
+/* Length of the run of plain bytes at the start of s[0..n). */
+static size_t
+jsonl_plain_run(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && jsonl_plain[s[i]])
+        i++;
+    return i;
+}
+
+static void jsonl_quote_from(struct jsonl *j, const char *str, size_t n,
+                             size_t plain);
+
 void
 jsonl_quote(struct jsonl *j, const char *str, size_t n)
+{
+    jsonl_quote_from(j, str, n, jsonl_plain_run((const unsigned char *)str, n));
+}
+
+/* Quotes a C string: the plain-run scan also finds the end of the common
+ * plain string, so it is read once, not twice (strlen, then scan). */
+static void
+jsonl_quote_cstr(struct jsonl *j, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t plain = 0;
+
+    while (jsonl_plain[s[plain]])
+        plain++;
+    jsonl_quote_from(j, str, plain + strlen(str + plain), plain);
+}
+
+/* Quotes s[0..n), of which the first <plain> bytes are known plain. */
+static void
+jsonl_quote_from(struct jsonl *j, const char *str, size_t n, size_t plain)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t room, need, used, olen;
@@ -254,11 +305,6 @@ jsonl_quote(struct jsonl *j, const char *str, size_t n)
 
     /* Fast path: hosts, ids and most paths are printable ASCII with
      * nothing to escape, and fit: copy them whole. */
-    size_t plain = 0;
-
-    while (plain < n && s[plain] >= 0x20 && s[plain] < 0x7f &&
-           s[plain] != '"' && s[plain] != '\\')
-        plain++;
     if (plain == n && j->len + n + 2 + JSONL_TAIL_RESERVE < JSONL_LINE_MAX) {
         if (jsonl_reserve(j, n + 2) == -1)
             return;
@@ -310,7 +356,8 @@ jsonl_str(struct jsonl *j, const char *key, const char *s)
         jsonl_null(j, key);
         return;
     }
-    jsonl_strn(j, key, s, strlen(s));
+    jsonl_key(j, key);
+    jsonl_quote_cstr(j, s);
 }
 
 void

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +141,6 @@ conn_new(struct proxy *px, const char *listener, evutil_socket_t fd,
          const struct sockaddr *sa, socklen_t salen)
 {
     struct conn *c;
-    int one = 1;
 
     (void)salen;
     c = calloc(1, sizeof(*c));
@@ -155,7 +153,7 @@ conn_new(struct proxy *px, const char *listener, evutil_socket_t fd,
     c->timer = evtimer_new(px->base, conn_timer_cb, c);
     if (c->timer == NULL)
         goto fail_free;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* TCP_NODELAY comes from the listening socket (listener.c). */
     c->client = bufferevent_socket_new(
         px->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (c->client == NULL)

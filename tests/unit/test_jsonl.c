@@ -159,6 +159,36 @@ test_quote(const char *s, size_t n, size_t *len)
     return out;
 }
 
+/* jsonl_str() finds a C string's end while it scans for bytes to escape:
+ * it must write exactly what jsonl_strn() writes, for every byte at the
+ * start, the middle and the end of a string, and for long plain runs. */
+static void
+test_jsonl_str_same_as_strn(void **state)
+{
+    char s[64];
+
+    (void)state;
+    for (int c = 1; c < 256; c++) {
+        for (int at = 0; at < 3; at++) {
+            struct jsonl a, b;
+
+            memset(s, 'x', 40);
+            s[40] = '\0';
+            s[at == 0 ? 0 : at == 1 ? 20 : 39] = (char)c;
+            jsonl_init(&a);
+            jsonl_init(&b);
+            jsonl_begin(&a);
+            jsonl_begin(&b);
+            jsonl_str(&a, "k", s);
+            jsonl_strn(&b, "k", s, strlen(s));
+            assert_int_equal(a.len, b.len);
+            assert_memory_equal(a.buf, b.buf, a.len);
+            jsonl_fini(&a);
+            jsonl_fini(&b);
+        }
+    }
+}
+
 /* Encodes code point <cp> as UTF-8 into <out>; returns the length. */
 static size_t
 test_utf8_encode(unsigned long cp, char *out)
@@ -581,6 +611,7 @@ main(void)
         cmocka_unit_test(test_jsonl_quote_roundtrip),
         cmocka_unit_test(test_jsonl_quote_roundtrip_all_code_points),
         cmocka_unit_test(test_jsonl_quote_invalid_utf8),
+        cmocka_unit_test(test_jsonl_str_same_as_strn),
         cmocka_unit_test(test_jsonl_line_structure),
         cmocka_unit_test(test_jsonl_cap_ascii),
         cmocka_unit_test(test_jsonl_cap_boundaries),
