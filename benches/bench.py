@@ -46,7 +46,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 WORKLOADS = ["keepalive", "bigget", "tunnel", "setup", "idle", "policy",
-             "logging"]
+             "logging", "capped"]
 ALIASES = {"connect": "setup", "http": "keepalive", "big": "bigget",
            "rss": "idle", "domain": "policy", "log": "logging"}
 PROXIES = ["none", "sluice", "squid", "tinyproxy"]
@@ -335,6 +335,12 @@ class Origin:
 # proxies under test: each writes its config, starts, says it is ready
 
 
+# Caps far above what a run relays: only the relay path changes.
+CAPPED_LIMITS = """    limits:
+      bytes_up: 1000GiB
+      bytes_down: 1000GiB
+"""
+
 SLUICE_POLICY = """version: 1
 listeners:
   - name: bench
@@ -347,7 +353,7 @@ tiers:
   bench:
     domains: ["{origin}/32"]
     ports: [{http_port}, {raw_port}]
-log:
+{tier_extra}log:
   access: {access}
   events: {events}
 timeouts: {{connect_ms: 10000, header_ms: 10000, idle_ms: 300000, shutdown_grace_ms: 500}}
@@ -445,7 +451,8 @@ class Proxy:
 
 
 class Sluice(Proxy):
-    def __init__(self, work, key, label, binary, extra="", access=None):
+    def __init__(self, work, key, label, binary, extra="", access=None,
+                 tier_extra=""):
         self.key, self.label, self.binary = key, label, binary
         super().__init__(work)
         self.access = access or os.path.join(self.dir, "access.log")
@@ -453,6 +460,7 @@ class Sluice(Proxy):
         with open(os.path.join(self.dir, "policy.yaml"), "w") as f:
             f.write(SLUICE_POLICY.format(access=self.access,
                                          events=self.events, extra=extra,
+                                         tier_extra=tier_extra,
                                          **self.fmt()))
         rc, out, err = run([self.binary, "check", "-c",
                             os.path.join(self.dir, "policy.yaml")], 30)
@@ -837,6 +845,22 @@ def report(res, o, cols, labels, meta):
                         res.med("logging", "rps", "devnull"))))
         w("")
 
+    if "capped" in o.only and res.samples.get(("capped", "mbps", "sluice")):
+        w("## Tunnels on a tier with byte caps (sluice)")
+        w("")
+        w("A tier with `bytes_up`/`bytes_down` (the fetch tool's channel) "
+          "counts every tunnel byte, so its tunnels are relayed by "
+          "proxy/tunnel.c instead of splice(2).")
+        w("")
+        w("| workload | uncapped (splice) | capped | capped / uncapped |")
+        w("|---|---:|---:|---:|")
+        w("| CONNECT, one tunnel, %s: MB/s | %s | %s | %s |" % (
+            tunnel_txt, fmt("{:,.0f}", res.med("tunnel", "mbps", "sluice")),
+            fmt("{:,.0f}", res.med("capped", "mbps", "sluice")),
+            ratio(res.med("capped", "mbps", "sluice"),
+                  res.med("tunnel", "mbps", "sluice"))))
+        w("")
+
     if "policy" in o.only and meta.get("policy"):
         w("## Policy matching (benches/bench_domain, CPU %s)" % PROXY_CPU)
         w("")
@@ -1079,7 +1103,14 @@ def main(argv):
                            o.sluice_extra,
                            access="/dev/null" if v == "devnull" else None))
                 for v in ("file", "devnull")]
+        # A tier with byte caps: its tunnels count every byte, so they are
+        # relayed by tunnel.c, not spliced (the fetch tool's channel).
+        capped_proxy = None
+        if "capped" in o.only and "sluice" in made:
+            capped_proxy = Sluice(work, "sluice_capped", o.label, o.sluice,
+                                  o.sluice_extra, tier_extra=CAPPED_LIMITS)
         cells = o.reps * (len(timed) * len(cols) + len(logging_proxies)
+                          + (1 if capped_proxy else 0)
                           - (len(cols) - len(made) if "idle" in timed else 0))
         sched = Schedule(o.budget - (time.time() - started), cells)
         meta["cells"] = cells
@@ -1095,6 +1126,10 @@ def main(argv):
                 for variant, proxy in logging_proxies:
                     measure_logging(res, rep, variant, proxy, o, bins,
                                     sched)
+            if capped_proxy is not None:
+                cell(res, rep, "capped", "sluice",
+                     "%s, tier with byte caps" % o.label, capped_proxy,
+                     w_tunnel, o, bins, sched)
             if "policy" in o.only:
                 meta["policy"] = measure_policy(res, rep, o, bins)
         origin.proc.stop()
@@ -1269,7 +1304,7 @@ def cell(res, rep, wl, key, label, proxy, fn, o, bins, sched):
     noisy = a["noise"] >= NOISE_PCT
     for k, v in a["values"].items():
         res.add(wl, k, key, v, noisy)
-    if a["idle_mib"] is not None and wl != "logging":
+    if a["idle_mib"] is not None and wl not in ("logging", "capped"):
         res.add("start", "idle_mib", key, a["idle_mib"])
     for e in errors:
         res.errors.append((rep, wl, label, e))
