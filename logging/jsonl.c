@@ -291,7 +291,8 @@ jsonl_quote_cstr(struct jsonl *j, const char *str)
 
     while (jsonl_plain[s[plain]])
         plain++;
-    jsonl_quote_from(j, str, plain + strlen(str + plain), plain);
+    jsonl_quote_from(
+        j, str, s[plain] == '\0' ? plain : plain + strlen(str + plain), plain);
 }
 
 /* Quotes s[0..n), of which the first <plain> bytes are known plain. */

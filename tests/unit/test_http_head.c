@@ -688,6 +688,34 @@ test_http_field_is_hop_by_hop(void **state)
     assert_true(http_field_is_hop_by_hop(NULL, 0, slice_of("upgrade")));
 }
 
+/* A field name is made of tchar (RFC 9110 5.6.2) and nothing else: every
+ * byte value, checked against the RFC's own list. */
+static void
+test_http_field_name_bytes(void **state)
+{
+    static const char punct[] = "!#$%&'*+-.^_`|~";
+    static struct http_request req;
+    char head[64];
+
+    (void)state;
+    for (int b = 1; b < 256; b++) {
+        bool tchar = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+                     (b >= '0' && b <= '9') || strchr(punct, b) != NULL;
+        int n = snprintf(head, sizeof(head),
+                         "GET http://a/ HTTP/1.1\r\nX%cY: 1\r\n\r\n", b);
+        enum http_head_result r =
+            http_request_parse(head, (size_t)n, BIG_MAX, &req, NULL);
+
+        if (b == ':') { /* "X:Y: 1" is the field X with the value "Y: 1" */
+            assert_int_equal(r, HTTP_HEAD_DONE);
+            assert_int_equal(req.fields[0].name.len, 1);
+            continue;
+        }
+        if ((r == HTTP_HEAD_DONE) != tchar)
+            fail_msg("byte 0x%02x in a field name: result %d", b, r);
+    }
+}
+
 /* The forwarder's one-pass mask: Connection x2, X-Secret dropped; Host
  * kept. */
 static void
@@ -990,6 +1018,7 @@ main(void)
         cmocka_unit_test(test_http_name_is),
         cmocka_unit_test(test_http_field_is_hop_by_hop),
         cmocka_unit_test(test_http_fields_hop_by_hop_mask),
+        cmocka_unit_test(test_http_field_name_bytes),
         cmocka_unit_test(test_chunked_feed_valid),
         cmocka_unit_test(test_chunked_feed_bad),
         cmocka_unit_test(test_chunked_feed_size_limits),
