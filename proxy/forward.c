@@ -275,7 +275,10 @@ forward_abort(struct conn *c, enum reason reason, const char *why)
     conn_finish(c);
 }
 
-static void
+/* Relays what the client has sent of the request body. Returns false when
+ * the exchange ended here (cut, refused, or finished): <c> may be freed
+ * and must not be touched. */
+static bool
 forward_pump_request(struct conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->client);
@@ -286,35 +289,38 @@ forward_pump_request(struct conn *c)
     uint64_t before = c->r.bytes_up;
 
     if (c->req_done)
-        return;
+        return true;
     rc = forward_relay_body(in, out, &c->req_framing, &c->req_ck, &c->req_left,
                             &c->r.bytes_up, conn_allowance(c, true), &why);
     conn_account(c, true, c->r.bytes_up - before);
     if (rc == 2) {
         conn_cut_byte_cap(c);
-        return;
+        return false;
     }
     if (rc == -1) {
         forward_abort(c, REASON_BAD_REQUEST,
                       why != NULL ? why : "malformed chunked request body");
-        return;
+        return false;
     }
     conn_touch(c);
     if (rc == 1) {
         c->req_done = true;
         /* Pipelined requests wait in the input until this exchange is
          * over (bounded by the read watermark). */
-        if (c->resp_done)
+        if (c->resp_done) {
             forward_finish(c);
-        return;
+            return false;
+        }
+        return true;
     }
     if (evbuffer_get_length(out) >= FORWARD_OUT_MAX) {
         bufferevent_disable(c->client, EV_READ);
         bufferevent_setwatermark(c->upstream, EV_WRITE, FORWARD_OUT_MAX / 2, 0);
-        return;
+        return true;
     }
     if (c->direct_up_ev == NULL)
         (void)forward_direct_up_start(c);
+    return true;
 }
 
 static size_t
@@ -781,10 +787,11 @@ forward_start(struct conn *c)
     bufferevent_enable(c->upstream, EV_READ);
     conn_set_timer(c, c->policy->idle_timeout_ms);
     if (!c->req_done) {
-        forward_pump_request(c);
+        if (!forward_pump_request(c))
+            return;
         /* Unless the body is now read directly from the client socket:
          * two readers on one socket would interleave its bytes. */
-        if (c->state == CONN_FORWARD && !c->req_done && c->direct_up_ev == NULL)
+        if (!c->req_done && c->direct_up_ev == NULL)
             bufferevent_enable(c->client, EV_READ);
     }
 }
@@ -792,7 +799,7 @@ forward_start(struct conn *c)
 void
 forward_client_readable(struct conn *c)
 {
-    forward_pump_request(c);
+    (void)forward_pump_request(c);
 }
 
 void
@@ -816,9 +823,10 @@ forward_client_eof(struct conn *c)
         c->client_close = true;
         return;
     }
-    forward_pump_request(c);
-    if (c->state == CONN_FORWARD && !c->req_done)
+    if (!forward_pump_request(c))
+        return;
+    if (!c->req_done)
         conn_close(c);
-    else if (c->state == CONN_FORWARD)
+    else
         c->client_close = true;
 }

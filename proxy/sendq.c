@@ -67,33 +67,43 @@ sendq_forget(struct conn *c)
     c->sq_queued = false;
 }
 
+/* One writev of what <bev> holds, unless libevent is writing it (EV_WRITE
+ * enabled). Returns what evbuffer_write() returned, 0 for nothing done;
+ * whatever is left is handed to libevent. */
+static int
+sendq_flush(struct bufferevent *bev)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    int n;
+
+    if (evbuffer_get_length(out) == 0 || fd == -1 ||
+        (bufferevent_get_enabled(bev) & EV_WRITE))
+        return 0;
+    /* The bufferevent keeps its output's front frozen outside its own
+     * write callback; this is one, in effect. */
+    evbuffer_unfreeze(out, 1);
+    n = evbuffer_write(out, fd);
+    evbuffer_freeze(out, 1);
+    /* The socket is full (or failed: libevent's own write then meets the
+     * error and reports it to the event callback). */
+    if (evbuffer_get_length(out) > 0 || n < 0)
+        bufferevent_enable(bev, EV_WRITE);
+    return n;
+}
+
 /* Writes <bev>'s output. Returns false if a callback closed the conn. */
 static bool
 sendq_write(struct conn *c, struct bufferevent *bev)
 {
     struct proxy *px = c->px;
     struct evbuffer *out = bufferevent_get_output(bev);
-    evutil_socket_t fd = bufferevent_getfd(bev);
     bufferevent_data_cb writecb = NULL;
     void *cbarg = NULL;
     size_t low = 0;
-    int n;
 
-    if (evbuffer_get_length(out) == 0 || fd == -1 ||
-        (bufferevent_get_enabled(bev) & EV_WRITE))
-        return true; /* nothing to do, or libevent's turn */
-    /* The bufferevent keeps its output's front frozen outside its own
-     * write callback; this is one, in effect. */
-    evbuffer_unfreeze(out, 1);
-    n = evbuffer_write(out, fd);
-    evbuffer_freeze(out, 1);
-    if (evbuffer_get_length(out) > 0 || n < 0) {
-        /* The socket is full (or failed: libevent's own write then meets
-         * the error and reports it to the event callback). */
-        bufferevent_enable(bev, EV_WRITE);
-        if (n <= 0)
-            return true;
-    }
+    if (sendq_flush(bev) <= 0)
+        return true; /* nothing written: nothing to call back about */
     /* What libevent does after a write: call back at the low mark. */
     bufferevent_getwatermark(bev, EV_WRITE, &low, NULL);
     if (evbuffer_get_length(out) > low)

@@ -27,12 +27,16 @@ BW_WINDOW_S = 10.0
 BW_TOLERANCE = 0.10
 # Reload test: the first cap, and the raised one.
 RL_CAP = 400009
+# Smaller than a request that arrives in one piece: the cut happens while
+# the request is first handed to the origin.
+SMALL_CAP = 1000
 
-TIER_NAMES = ["rate", "conns", "down", "up", "tdown", "tup", "bw", "rl", "free"]
+TIER_NAMES = ["rate", "conns", "down", "up", "tdown", "tup", "bw", "rl", "small",
+              "free"]
 
 # one listener (and so one session) per test that meters bytes
 SESSIONS = ["hdown", "hup", "tdown", "tup", "tsum", "exact", "reload",
-            "bw1", "bw8", "bwt", "bwx"]
+            "bw1", "bw8", "bwt", "bwx", "hsmall"]
 
 
 def alert_events(events, session, tier=None, cap=None):
@@ -88,6 +92,7 @@ class Limits(H.ProxyTestCase):
         "bw": {"domains": ["bw.test"], "ports": [80, 7000],
                "limits": {"bandwidth": "%dB/s" % RATE}},
         "rl": {"domains": ["rl.test"], "ports": [80], "limits": {"bytes_down": RL_CAP}},
+        "small": {"domains": ["small.test"], "ports": [80], "limits": {"bytes_up": SMALL_CAP}},
         "free": {"domains": ["free.test", "rate.test"], "ports": [80, 7000]},
     }
     LISTENERS = ([{"name": "agent", "session": "s-lim", "tiers": TIER_NAMES},
@@ -257,6 +262,25 @@ class Limits(H.ProxyTestCase):
         t = self.session_tier("s-hup", "up")
         self.assertEqual(t["bytes_up"], CAP, t)
         self.assertTrue(t["caps_reached"]["bytes_up"], t)
+
+    def test_http_bytes_up_cut_in_the_first_piece(self):
+        """Head and body arrive together, past the cap: the cut comes as the
+        request is first sent upstream, exactly at the cap."""
+        m = self.proxy.mark()
+        body = H.payload(5 * SMALL_CAP)
+        with self.proxy.connect("hsmall", timeout=10) as c:
+            try:
+                c.send(H.build_request("POST", "http://small.test/upload", body=body))
+                r = c.read_response()
+                self.fail("%d bytes went up through a %d bytes_up cap: %r"
+                          % (len(body), SMALL_CAP, r))
+            except (EOFError, ConnectionResetError, BrokenPipeError):
+                pass
+            line = self.line_of(m, c)
+        self.assertAccess(line, reason="byte_cap", tier="small", session="s-hsmall",
+                          method="POST")
+        self.assertEqual(line["bytes_up"], SMALL_CAP)
+        self.assertTrue(self.proxy.alive())
 
     # ---- byte caps, CONNECT tunnels (payload only)
     def test_tunnel_bytes_down_cut_at_cap(self):
