@@ -368,9 +368,10 @@ forward_build_response_head(struct conn *c, const struct http_response *resp,
     return forward_add_head(out, forward_emit_response_head, &h);
 }
 
-/* Parses response heads until the final one; returns false if the
- * exchange ended (aborted) or more bytes are needed. */
-static bool
+/* Parses response heads until the final one. Returns 1 when it is in, 0
+ * when more bytes are needed, -1 when the exchange ended here (<c> may be
+ * freed and must not be touched). */
+static int
 forward_read_response_head(struct conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->upstream);
@@ -385,7 +386,7 @@ forward_read_response_head(struct conn *c)
         const char *p;
 
         if (len == 0)
-            return false;
+            return 0;
         if (len > FORWARD_RESPONSE_HEAD_MAX)
             len = FORWARD_RESPONSE_HEAD_MAX;
         resp = c->px->scratch_resp;
@@ -403,26 +404,25 @@ forward_read_response_head(struct conn *c)
             p = (const char *)evbuffer_pullup(in, (ssize_t)len);
             if (p == NULL) {
                 forward_abort(c, REASON_UPSTREAM_FAILED, "out of memory");
-                return false;
+                return -1;
             }
             res = http_response_parse(p, len, FORWARD_RESPONSE_HEAD_MAX, resp,
                                       &why);
         }
-        if (res == HTTP_HEAD_AGAIN) {
-            return false;
-        }
+        if (res == HTTP_HEAD_AGAIN)
+            return 0;
         if (res != HTTP_HEAD_DONE) {
             forward_abort(c, REASON_UPSTREAM_FAILED,
                           res == HTTP_HEAD_TOO_BIG
                               ? "the origin sent an oversized response head"
                               : "the origin sent a malformed response");
-            return false;
+            return -1;
         }
         if (resp->status == 101) {
             /* Upgrade is hop-by-hop and was never forwarded. */
             forward_abort(c, REASON_UPSTREAM_FAILED,
                           "the origin switched protocols unasked");
-            return false;
+            return -1;
         }
         if (resp->status < 200) {
             /* 100 Continue and friends pass through; the final head
@@ -430,7 +430,7 @@ forward_read_response_head(struct conn *c)
             c->resp_framing.kind = HTTP_BODY_NONE;
             if (forward_build_response_head(c, resp, out, false) == -1) {
                 forward_abort(c, REASON_UPSTREAM_FAILED, "out of memory");
-                return false;
+                return -1;
             }
             evbuffer_drain(in, resp->head_len);
             continue;
@@ -439,7 +439,7 @@ forward_read_response_head(struct conn *c)
             HTTP_HEAD_DONE) {
             forward_abort(c, REASON_UPSTREAM_FAILED,
                           why != NULL ? why : "bad response framing");
-            return false;
+            return -1;
         }
         if (c->resp_framing.kind == HTTP_BODY_CHUNKED &&
             c->r.version_minor == 0) {
@@ -447,7 +447,7 @@ forward_read_response_head(struct conn *c)
              * mistake and an HTTP/1.0 client could not decode it. */
             forward_abort(c, REASON_UPSTREAM_FAILED,
                           "chunked response to an HTTP/1.0 request");
-            return false;
+            return -1;
         }
         c->r.status = resp->status;
         c->resp_left = c->resp_framing.length;
@@ -455,7 +455,7 @@ forward_read_response_head(struct conn *c)
         c->resp_done = c->resp_framing.kind == HTTP_BODY_NONE;
         if (conn_allowance(c, false) < resp->head_len) {
             conn_cut_byte_cap(c);
-            return false;
+            return -1;
         }
         c->r.bytes_down += resp->head_len;
         conn_account(c, false, resp->head_len);
@@ -464,12 +464,12 @@ forward_read_response_head(struct conn *c)
                 c->client_close || c->resp_framing.kind == HTTP_BODY_CLOSE) ==
             -1) {
             forward_abort(c, REASON_UPSTREAM_FAILED, "out of memory");
-            return false;
+            return -1;
         }
         evbuffer_drain(in, resp->head_len);
         c->resp_head_done = true;
     }
-    return true;
+    return 1;
 }
 
 static void forward_direct_cb(evutil_socket_t fd, short what, void *arg);
@@ -635,7 +635,10 @@ forward_direct_up_start(struct conn *c)
     return true;
 }
 
-static void
+/* Relays what the origin has sent. Returns false when the exchange ended
+ * here (cut, failed, or finished): <c> may be freed and must not be
+ * touched. */
+static bool
 forward_pump_response(struct conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->upstream);
@@ -643,8 +646,12 @@ forward_pump_response(struct conn *c)
     const char *why = NULL;
     int rc;
 
-    if (!c->resp_head_done && !forward_read_response_head(c))
-        return;
+    if (!c->resp_head_done) {
+        int head = forward_read_response_head(c);
+
+        if (head <= 0)
+            return head == 0;
+    }
     if (!c->resp_done) {
         uint64_t before = c->r.bytes_down;
 
@@ -654,12 +661,12 @@ forward_pump_response(struct conn *c)
         conn_account(c, false, c->r.bytes_down - before);
         if (rc == 2) {
             conn_cut_byte_cap(c);
-            return;
+            return false;
         }
         if (rc == -1) {
             forward_abort(c, REASON_UPSTREAM_FAILED,
                           "malformed chunked response body");
-            return;
+            return false;
         }
         conn_touch(c);
         if (rc == 1)
@@ -668,7 +675,7 @@ forward_pump_response(struct conn *c)
     if (c->resp_done) {
         if (c->req_done) {
             forward_finish(c);
-            return;
+            return false;
         }
         /* The origin answered before the request body ended (e.g. 413):
          * the rest of the body is not wanted; close after the answer. */
@@ -676,7 +683,7 @@ forward_pump_response(struct conn *c)
         c->req_done = true;
         c->resp_framing.close = true;
         forward_finish(c);
-        return;
+        return false;
     }
     if (c->direct_ev == NULL && !forward_direct_start(c)) {
         if (evbuffer_get_length(out) >= FORWARD_OUT_MAX) {
@@ -684,19 +691,20 @@ forward_pump_response(struct conn *c)
             bufferevent_setwatermark(c->client, EV_WRITE, FORWARD_OUT_MAX / 2,
                                      0);
         }
-        return;
+        return true;
     }
     if (evbuffer_get_length(out) >= FORWARD_OUT_MAX)
         bufferevent_setwatermark(c->client, EV_WRITE, FORWARD_OUT_MAX / 2, 0);
     else
         event_add(c->direct_ev, NULL);
+    return true;
 }
 
 static void
 forward_upstream_read_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
-    forward_pump_response(arg);
+    (void)forward_pump_response(arg);
 }
 
 static void
@@ -723,7 +731,8 @@ forward_upstream_event_cb(struct bufferevent *bev, short what, void *arg)
     if ((what & BEV_EVENT_EOF) && c->resp_head_done && !c->resp_done &&
         c->resp_framing.kind == HTTP_BODY_CLOSE) {
         /* Close-delimited body: this EOF is its end. */
-        forward_pump_response(c);
+        if (!forward_pump_response(c))
+            return;
         c->resp_done = true;
         if (!c->req_done) {
             c->req_done = true;
@@ -732,9 +741,7 @@ forward_upstream_event_cb(struct bufferevent *bev, short what, void *arg)
         forward_finish(c);
         return;
     }
-    if (!c->resp_head_done)
-        forward_pump_response(c);
-    if (c->state != CONN_FORWARD)
+    if (!c->resp_head_done && !forward_pump_response(c))
         return;
     if (c->r.reused && !c->resp_head_done && c->r.bytes_down == 0 &&
         c->req_framing.kind == HTTP_BODY_NONE &&
