@@ -232,7 +232,12 @@ def ensure_netns():
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     # Per-namespace knobs: enough ephemeral ports and TIME_WAIT reuse for
     # tens of thousands of short connections a second.
+    # The listening ports stay out of the ephemeral range: a client socket
+    # left in TIME_WAIT on 127.0.0.1:3128 by the no-proxy run made the next
+    # proxy's bind fail with EADDRINUSE.
     for key, val in (("net/ipv4/ip_local_port_range", "1024 65535"),
+                     ("net/ipv4/ip_local_reserved_ports", "%d,%d,%d" % (
+                         PROXY_ADDR[1], HTTP_PORT, RAW_PORT)),
                      ("net/ipv4/tcp_tw_reuse", "1"),
                      ("net/core/somaxconn", "4096"),
                      ("net/ipv4/tcp_max_syn_backlog", "4096")):
