@@ -2,8 +2,6 @@
 #include "config.h"
 #include "proxy/sendq.h"
 
-#include <errno.h>
-
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
