@@ -66,19 +66,27 @@ struct forward_head {
 
 typedef size_t (*forward_head_fn)(char *dst, const struct forward_head *h);
 
-/* Appends the head <emit> writes to <out> in one piece. Returns 0, or -1
- * (out of memory: nothing added). */
+/* Appends the head <emit> writes for <msg> (whose fields are <fields>)
+ * to <out> in one piece. Returns 0, or -1 (out of memory: nothing
+ * added). */
 static int
-forward_add_head(struct evbuffer *out, forward_head_fn emit,
-                 const struct forward_head *h)
+forward_add_head(struct evbuffer *out, forward_head_fn emit, struct conn *c,
+                 const void *msg, const struct http_field *fields,
+                 size_t n_fields, bool close)
 {
-    size_t len = emit(NULL, h);
+    struct forward_head h;
     struct evbuffer_iovec v;
+    size_t len;
 
+    h.c = c;
+    h.msg = msg;
+    h.close = close;
+    http_fields_hop_by_hop(fields, n_fields, h.drop);
+    len = emit(NULL, &h);
     if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) != 1 ||
         v.iov_len < len)
         return -1;
-    v.iov_len = emit(v.iov_base, h);
+    v.iov_len = emit(v.iov_base, &h);
     return evbuffer_commit_space(out, &v, 1);
 }
 
@@ -117,13 +125,8 @@ int
 forward_build_request_head(struct conn *c, const struct http_request *req,
                            struct evbuffer *out)
 {
-    struct forward_head h;
-
-    h.c = c;
-    h.msg = req;
-    h.close = false;
-    http_fields_hop_by_hop(req->fields, req->n_fields, h.drop);
-    return forward_add_head(out, forward_emit_request_head, &h);
+    return forward_add_head(out, forward_emit_request_head, c, req, req->fields,
+                            req->n_fields, false);
 }
 
 /* Relays body bytes from <in> to <out> under <f>'s framing, at most <max>
@@ -359,13 +362,8 @@ static int
 forward_build_response_head(struct conn *c, const struct http_response *resp,
                             struct evbuffer *out, bool close)
 {
-    struct forward_head h;
-
-    h.c = c;
-    h.msg = resp;
-    h.close = close;
-    http_fields_hop_by_hop(resp->fields, resp->n_fields, h.drop);
-    return forward_add_head(out, forward_emit_response_head, &h);
+    return forward_add_head(out, forward_emit_response_head, c, resp,
+                            resp->fields, resp->n_fields, close);
 }
 
 /* Parses response heads until the final one. Returns 1 when it is in, 0

@@ -653,24 +653,49 @@ http_response_framing(const struct http_response *resp, struct slice method,
     return HTTP_HEAD_DONE;
 }
 
+static bool
+http_head_fixed_hop(struct slice name)
+{
+    for (size_t k = 0; k < HTTP_HEAD_ARRAY_LEN(http_head_hop_by_hop); k++) {
+        if (http_name_is(name, http_head_hop_by_hop[k]))
+            return true;
+    }
+    return false;
+}
+
+/* Walks the non-empty elements of every Connection field of <fields>;
+ * start with *i = 0 and it->done = true. */
+static bool
+http_head_connection_next(const struct http_field *fields, size_t n, size_t *i,
+                          struct http_head_list *it, struct slice *elem)
+{
+    for (;;) {
+        while (!it->done) {
+            if (http_head_list_next(it, elem) && elem->len > 0)
+                return true;
+        }
+        while (*i < n && !http_name_is(fields[*i].name, "Connection"))
+            (*i)++;
+        if (*i == n)
+            return false;
+        *it = (struct http_head_list){ fields[*i].value, 0, false };
+        (*i)++;
+    }
+}
+
 bool
 http_field_is_hop_by_hop(const struct http_field *fields, size_t n,
                          struct slice name)
 {
-    for (size_t i = 0; i < HTTP_HEAD_ARRAY_LEN(http_head_hop_by_hop); i++) {
-        if (http_name_is(name, http_head_hop_by_hop[i]))
-            return true;
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct http_head_list it = { fields[i].value, 0, false };
-        struct slice elem;
+    struct http_head_list it = { { NULL, 0 }, 0, true };
+    struct slice elem;
+    size_t i = 0;
 
-        if (!http_name_is(fields[i].name, "Connection"))
-            continue;
-        while (http_head_list_next(&it, &elem)) {
-            if (elem.len > 0 && http_head_slice_eq_slice(elem, name))
-                return true;
-        }
+    if (http_head_fixed_hop(name))
+        return true;
+    while (http_head_connection_next(fields, n, &i, &it, &elem)) {
+        if (http_head_slice_eq_slice(elem, name))
+            return true;
     }
     return false;
 }
@@ -678,28 +703,16 @@ http_field_is_hop_by_hop(const struct http_field *fields, size_t n,
 void
 http_fields_hop_by_hop(const struct http_field *fields, size_t n, bool drop[])
 {
-    for (size_t i = 0; i < n; i++) {
-        drop[i] = false;
-        for (size_t k = 0; k < HTTP_HEAD_ARRAY_LEN(http_head_hop_by_hop); k++) {
-            if (http_name_is(fields[i].name, http_head_hop_by_hop[k])) {
-                drop[i] = true;
-                break;
-            }
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct http_head_list it = { fields[i].value, 0, false };
-        struct slice elem;
+    struct http_head_list it = { { NULL, 0 }, 0, true };
+    struct slice elem;
+    size_t i = 0;
 
-        if (!http_name_is(fields[i].name, "Connection"))
-            continue;
-        while (http_head_list_next(&it, &elem)) {
-            if (elem.len == 0)
-                continue;
-            for (size_t j = 0; j < n; j++) {
-                if (!drop[j] && http_head_slice_eq_slice(elem, fields[j].name))
-                    drop[j] = true;
-            }
+    for (size_t j = 0; j < n; j++)
+        drop[j] = http_head_fixed_hop(fields[j].name);
+    while (http_head_connection_next(fields, n, &i, &it, &elem)) {
+        for (size_t j = 0; j < n; j++) {
+            if (!drop[j] && http_head_slice_eq_slice(elem, fields[j].name))
+                drop[j] = true;
         }
     }
 }
