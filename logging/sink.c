@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SINK_STDOUT_PATH "-"
@@ -28,7 +27,6 @@ struct sink {
     bool is_regular; /* a file: free space can be asked */
     bool failed;
     unsigned long failures;
-    int64_t room_until_ms; /* sink_has_room() is true until then */
     char *path;
 };
 
@@ -169,48 +167,19 @@ sink_write(struct sink *s, const char *line, size_t len)
     return sink_flush(s);
 }
 
-static int64_t
-sink_clock_ms(void)
-{
-    struct timespec ts;
-
-    /* The coarse clock is read without a syscall. */
-    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == -1)
-        return 0;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool
-sink_probe_room(const struct sink *s, bool *plenty)
+bool
+sink_has_room(const struct sink *s)
 {
     struct statvfs vfs;
-    uint64_t avail;
-
     if (!s->is_regular) {
         /* A device or pipe has no free space to ask about, but a write of
          * nothing still fails where a real one would (/dev/full, a pipe
          * whose reader is gone), and writes nothing where it would not. */
-        *plenty = write(s->fd, "", 0) != -1 || errno == EAGAIN;
-        return *plenty;
+        return write(s->fd, "", 0) != -1 || errno == EAGAIN;
     }
     if (fstatvfs(s->fd, &vfs) == -1)
         return true;
-    avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-    *plenty = avail >= SINK_ROOM_PLENTY;
-    return avail >= SINK_RESERVE_BYTES;
-}
-
-bool
-sink_has_room(struct sink *s)
-{
-    int64_t now = sink_clock_ms();
-    bool plenty = false, room;
-
-    if (s->room_until_ms != 0 && now < s->room_until_ms)
-        return true;
-    room = sink_probe_room(s, &plenty);
-    s->room_until_ms = plenty ? now + SINK_ROOM_TRUST_MS : 0;
-    return room;
+    return (uint64_t)vfs.f_bavail * vfs.f_frsize >= SINK_RESERVE_BYTES;
 }
 
 bool
@@ -241,7 +210,6 @@ sink_reopen(struct sink *s)
     close(s->fd);
     s->fd = fd;
     s->is_regular = sink_fd_is_regular(fd);
-    s->room_until_ms = 0; /* another file, maybe another file system */
     return 0;
 }
 

@@ -45,17 +45,10 @@ bool sink_has_pending(const struct sink *s);
  * requests already in flight must still fit when new ones are refused. */
 #define SINK_RESERVE_BYTES (16 * 1024)
 
-/* Within this many milliseconds of a check that found at least
- * SINK_ROOM_PLENTY free (or a device that took a write), the answer stands
- * without a new syscall: asked once per request, the check cost one
- * fstatvfs per request, while no log fills this much in so short a time. */
-#define SINK_ROOM_TRUST_MS 10
-#define SINK_ROOM_PLENTY (64 * 1024 * 1024)
-
 /* False when <s> is a file on a file system with less than
  * SINK_RESERVE_BYTES free, or a device or pipe that refuses a write of
  * zero bytes; true when it cannot tell. */
-bool sink_has_room(struct sink *s);
+bool sink_has_room(const struct sink *s);
 
 /* True while the last write failed. */
 bool sink_is_failed(const struct sink *s);

@@ -940,7 +940,7 @@ conn_handle_request(struct conn *c, const struct http_request *req)
     }
     /* No egress without an audit line: while the access log fails, refuse;
      * the refusal's own line is the probe that ends the outage. */
-    if (sink_is_failed(px->access) || !sink_has_room(px->access)) {
+    if (sink_is_failed(px->access) || !proxy_log_has_room(px)) {
         conn_deny(c, REASON_LOG_UNAVAILABLE);
         return;
     }

@@ -38,6 +38,25 @@ proxy_now_ms(struct proxy *px)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+bool
+proxy_log_has_room(struct proxy *px)
+{
+    struct timeval tv;
+    int64_t pass;
+
+    /* Outside a pass (start-up) libevent reads the clock afresh, so each
+     * call names a pass of its own and asks again. */
+    if (event_base_gettimeofday_cached(px->base, &tv) == -1)
+        return sink_has_room(px->access);
+    pass = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+    if (pass != px->room_pass_us || px->room_sink != px->access) {
+        px->room_ok = sink_has_room(px->access);
+        px->room_pass_us = pass;
+        px->room_sink = px->access;
+    }
+    return px->room_ok;
+}
+
 /* Crockford base32, as ULIDs use: sortable, no ambiguous letters. */
 static const char proxy_b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -572,6 +591,7 @@ proxy_signal_cb(evutil_socket_t sig, short what, void *arg)
         break;
     }
     case SIGUSR1:
+        px->room_pass_us = 0; /* the file may be on another disk now */
         if (sink_reopen(px->access) == -1 ||
             (px->events != px->access && sink_reopen(px->events) == -1)) {
             proxy_event_begin(px, "reopen_failed");

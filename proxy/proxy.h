@@ -58,6 +58,11 @@ struct proxy {
 
     struct jsonl line; /* scratch for one log line */
     int64_t ts_ms;     /* the millisecond ts_text shows */
+    /* proxy_log_has_room()'s answer, for the pass named by the loop's
+     * cached time (microseconds; 0: none) and for that sink. */
+    int64_t room_pass_us;
+    const struct sink *room_sink;
+    bool room_ok;
     char ts_text[JSONL_TS_MAX];
     int64_t started_ms;
     uint64_t reloads;
@@ -116,6 +121,12 @@ void proxy_next_id(struct proxy *px, int64_t now_ms, char out[27]);
 /* True if <a>:<port> is the bound address of one of our listeners. */
 bool proxy_is_own_listener(const struct proxy *px, const struct addr *a,
                            uint16_t port);
+
+/* sink_has_room() for the access log, asked once per loop pass: every
+ * request admitted in a pass has its line written at the end of that pass
+ * or later, so a second statfs in the same pass could only see the same
+ * disk. */
+bool proxy_log_has_room(struct proxy *px);
 
 /* Writes the finished line in px->line to the access (or events) sink.
  * Returns 0, or -1 if it could not be written. */
