@@ -191,8 +191,12 @@ fail_close:
     return NULL;
 }
 
-/* Direct reads (conn.h): readv into space reserved in <out>. */
-ssize_t
+/* Reads up to <want> bytes from <fd> straight into the end of <out>:
+ * libevent 2.1's bufferevents read 4 KiB per call, which makes bulk
+ * relaying syscall-bound. Returns the bytes read, 0 at end of stream,
+ * CONN_RELAY_AGAIN when nothing is there yet, CONN_RELAY_ERROR on an
+ * error. */
+static ssize_t
 conn_read_into(evutil_socket_t fd, struct evbuffer *out, size_t want)
 {
     struct evbuffer_iovec v[2];
@@ -202,7 +206,7 @@ conn_read_into(evutil_socket_t fd, struct evbuffer *out, size_t want)
 
     n = evbuffer_reserve_space(out, (ev_ssize_t)want, v, 2);
     if (n <= 0)
-        return -2;
+        return CONN_RELAY_ERROR;
     /* Reserve may offer more than asked: read no further than <want>. */
     for (int i = 0; i < n; i++) {
         if (v[i].iov_len > left)
@@ -214,7 +218,8 @@ conn_read_into(evutil_socket_t fd, struct evbuffer *out, size_t want)
         evbuffer_commit_space(out, v, 0);
         if (got == 0)
             return 0;
-        return errno == EAGAIN || errno == EINTR ? -1 : -2;
+        return errno == EAGAIN || errno == EINTR ? CONN_RELAY_AGAIN
+                                                 : CONN_RELAY_ERROR;
     }
     left = (size_t)got;
     for (int i = 0; i < n; i++) {
@@ -223,6 +228,44 @@ conn_read_into(evutil_socket_t fd, struct evbuffer *out, size_t want)
         left -= v[i].iov_len;
     }
     evbuffer_commit_space(out, v, n);
+    return got;
+}
+
+ssize_t
+conn_relay_read(struct conn *c, evutil_socket_t fd, struct evbuffer *out,
+                bool up, uint64_t left)
+{
+    uint64_t want = CONN_DIRECT_READ, allow = conn_allowance(c, up);
+    ssize_t got;
+
+    if (allow == 0) {
+        /* At the cap: one more byte crosses it, an end of stream does
+         * not. */
+        char probe;
+
+        got = recv(fd, &probe, 1, MSG_PEEK);
+        if (got == 1) {
+            conn_cut_byte_cap(c);
+            return CONN_RELAY_CUT;
+        }
+        if (got == 0)
+            return 0;
+        return errno == EAGAIN || errno == EINTR ? CONN_RELAY_AGAIN
+                                                 : CONN_RELAY_ERROR;
+    }
+    if (want > left)
+        want = left;
+    if (want > allow)
+        want = allow;
+    got = conn_read_into(fd, out, (size_t)want);
+    if (got <= 0)
+        return got;
+    if (up)
+        c->r.bytes_up += (uint64_t)got;
+    else
+        c->r.bytes_down += (uint64_t)got;
+    conn_account(c, up, (uint64_t)got);
+    conn_touch(c);
     return got;
 }
 

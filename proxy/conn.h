@@ -71,14 +71,22 @@ void conn_shape(struct conn *c, struct bufferevent *bev);
 /* Closes at once every connection of session <id> (admin kill). */
 void conn_kill_session(struct proxy *px, const char *id);
 
-/* Reads up to <want> bytes from <fd> straight into the end of <out>:
- * libevent 2.1's bufferevents read 4 KiB per call, which makes bulk
- * relaying syscall-bound. Returns the bytes read, 0 at end of stream, -1
- * when nothing is there yet (EAGAIN) and -2 on an error. */
-ssize_t conn_read_into(evutil_socket_t fd, struct evbuffer *out, size_t want);
-
 /* Most bytes one direct read takes. */
 #define CONN_DIRECT_READ (256 * 1024)
+
+/* What conn_relay_read() found besides bytes. */
+#define CONN_RELAY_AGAIN (-1) /* nothing there yet */
+#define CONN_RELAY_ERROR (-2) /* the socket failed */
+#define CONN_RELAY_CUT (-3)   /* a byte past the cap: <c> is closed */
+
+/* One direct read of relayed bytes in direction <up> from <fd> into
+ * <out>: at most <left> bytes and never past the session's byte cap; what
+ * is read is counted (request, session usage, idle clock). At the cap, a
+ * waiting byte cuts the connection (byte_cap) while an end of stream is
+ * reported as one. Returns the bytes read, 0 at end of stream, or a
+ * CONN_RELAY_ value. */
+ssize_t conn_relay_read(struct conn *c, evutil_socket_t fd,
+                        struct evbuffer *out, bool up, uint64_t left);
 
 /* Sets the read and write sizes of a relaying bufferevent. */
 void conn_tune_bev(struct bufferevent *bev);

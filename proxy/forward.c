@@ -515,22 +515,15 @@ forward_direct_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     struct evbuffer *out = bufferevent_get_output(c->client);
-    uint64_t want = CONN_DIRECT_READ, allow = conn_allowance(c, false);
     ssize_t got;
 
     (void)what;
-    if (c->resp_framing.kind == HTTP_BODY_LENGTH && want > c->resp_left)
-        want = c->resp_left;
-    if (want > allow)
-        want = allow;
-    if (want == 0) {
-        conn_cut_byte_cap(c);
+    got = conn_relay_read(
+        c, fd, out, false,
+        c->resp_framing.kind == HTTP_BODY_LENGTH ? c->resp_left : UINT64_MAX);
+    if (got == CONN_RELAY_AGAIN || got == CONN_RELAY_CUT)
         return;
-    }
-    got = conn_read_into(fd, out, (size_t)want);
-    if (got == -1)
-        return;
-    if (got == -2) {
+    if (got == CONN_RELAY_ERROR) {
         forward_abort(c, REASON_UPSTREAM_FAILED,
                       "the origin connection failed mid-body");
         return;
@@ -545,9 +538,6 @@ forward_direct_cb(evutil_socket_t fd, short what, void *arg)
                       "response");
         return;
     }
-    c->r.bytes_down += (uint64_t)got;
-    conn_account(c, false, (uint64_t)got);
-    conn_touch(c);
     if (c->resp_framing.kind == HTTP_BODY_LENGTH) {
         c->resp_left -= (uint64_t)got;
         if (c->resp_left == 0) {
@@ -578,29 +568,17 @@ forward_direct_up_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     struct evbuffer *out = bufferevent_get_output(c->upstream);
-    uint64_t want = CONN_DIRECT_READ, allow = conn_allowance(c, true);
     ssize_t got;
 
     (void)what;
-    if (want > c->req_left)
-        want = c->req_left;
-    if (want > allow)
-        want = allow;
-    if (want == 0) {
-        conn_cut_byte_cap(c);
-        return;
-    }
-    got = conn_read_into(fd, out, (size_t)want);
-    if (got == -1)
+    got = conn_relay_read(c, fd, out, true, c->req_left);
+    if (got == CONN_RELAY_AGAIN || got == CONN_RELAY_CUT)
         return;
     if (got <= 0) {
         /* The client left mid-body (or its socket failed). */
         conn_close(c);
         return;
     }
-    c->r.bytes_up += (uint64_t)got;
-    conn_account(c, true, (uint64_t)got);
-    conn_touch(c);
     c->req_left -= (uint64_t)got;
     if (c->req_left == 0) {
         forward_direct_up_stop(c);

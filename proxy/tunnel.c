@@ -8,12 +8,11 @@
  * the tunnel ends when both directions are done.
  *
  * Unshaped tunnels read each socket with their own event, CONN_DIRECT_READ
- * at a time, never past the byte cap (conn_read_into); shaped ones read
+ * at a time, never past the byte cap (conn_relay_read); shaped ones read
  * through the bufferevent, where libevent applies the rate limit. */
 #include "config.h"
 #include "proxy/tunnel.h"
 
-#include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -203,30 +202,13 @@ tunnel_direct_cb(evutil_socket_t fd, short what, void *arg)
         fd == bufferevent_getfd(c->client) ? TUNNEL_CLIENT : TUNNEL_UPSTREAM;
     struct bufferevent *to = tunnel_bev(c, !s);
     struct evbuffer *out = bufferevent_get_output(to);
-    uint64_t allow = conn_allowance(c, s == TUNNEL_CLIENT);
-    size_t want = CONN_DIRECT_READ;
     ssize_t got;
 
     (void)what;
-    if (allow == 0) {
-        /* At the cap: one more byte crosses it, an EOF does not. */
-        char probe;
-
-        got = recv(fd, &probe, 1, MSG_PEEK);
-        if (got == 1)
-            conn_cut_byte_cap(c);
-        else if (got == 0)
-            (void)tunnel_side_eof(c, s);
-        else if (errno != EAGAIN && errno != EINTR)
-            conn_close(c);
+    got = conn_relay_read(c, fd, out, s == TUNNEL_CLIENT, UINT64_MAX);
+    if (got == CONN_RELAY_AGAIN || got == CONN_RELAY_CUT)
         return;
-    }
-    if (want > allow)
-        want = (size_t)allow;
-    got = conn_read_into(fd, out, want);
-    if (got == -1)
-        return;
-    if (got == -2) {
+    if (got == CONN_RELAY_ERROR) {
         conn_close(c);
         return;
     }
@@ -234,12 +216,6 @@ tunnel_direct_cb(evutil_socket_t fd, short what, void *arg)
         (void)tunnel_side_eof(c, s);
         return;
     }
-    if (s == TUNNEL_CLIENT)
-        c->r.bytes_up += (uint64_t)got;
-    else
-        c->r.bytes_down += (uint64_t)got;
-    conn_account(c, s == TUNNEL_CLIENT, (uint64_t)got);
-    conn_touch(c);
     if (evbuffer_get_length(out) >= TUNNEL_OUT_MAX) {
         tunnel_pause(c, s);
         bufferevent_setwatermark(to, EV_WRITE, TUNNEL_OUT_MAX / 2, 0);
