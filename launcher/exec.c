@@ -69,7 +69,7 @@ exec_in_path(const char *name)
         size_t len = strcspn(path, ":");
         int w;
 
-        w = snprintf(full, sizeof(full), "%.*s/%s", (int)len,
+        w = snprintf(full, sizeof(full), "%.*s/%s", len == 0 ? 1 : (int)len,
                      len == 0 ? "." : path, name);
         if (w > 0 && (size_t)w < sizeof(full) && stat(full, &st) == 0 &&
             S_ISREG(st.st_mode) && access(full, X_OK) == 0)
@@ -133,8 +133,12 @@ exec_drain(int fd, char **buf, size_t *len)
         return errno == EINTR || errno == EAGAIN ? 1 : -1;
     if (n == 0)
         return 0;
-    if (*len + (size_t)n > EXEC_CAPTURE_MAX)
+    /* Past the cap the rest is read and dropped: the text kept is a
+     * prefix, never one with a hole in it. */
+    if (*len >= EXEC_CAPTURE_MAX)
         return 1;
+    if ((size_t)n > EXEC_CAPTURE_MAX - *len)
+        n = (ssize_t)(EXEC_CAPTURE_MAX - *len);
     grown = realloc(*buf, *len + (size_t)n + 1);
     if (grown == NULL)
         return 1;

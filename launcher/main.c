@@ -520,7 +520,7 @@ launcher_main(int argc, char **argv)
     struct launch *l;
     struct policy *p = NULL;
     struct run_input in;
-    char err[MAIN_ERR_MAX], dir[LAUNCH_PATH_MAX], *slash;
+    char err[MAIN_ERR_MAX], dir[LAUNCH_PATH_MAX];
     bool fetch;
     int rc;
 
@@ -553,12 +553,10 @@ launcher_main(int argc, char **argv)
     in.p = p;
     in.tiers = a.tiers;
     in.n_tiers = a.n_tiers;
-    if (a.policy != NULL && realpath(a.policy, dir) != NULL) {
-        slash = strrchr(dir, '/');
-        if (slash != NULL && slash != dir)
-            *slash = '\0';
-        in.policy_dir = dir;
-    }
+    /* Where the loader found the domains files is where they are copied
+     * from. */
+    if (a.policy != NULL)
+        in.policy_dir = config_base_dir(a.policy, dir, sizeof(dir));
     if (l->external_proxy) {
         if (a.n_tiers > 0) {
             main_fail("%s", "--tier applies to a sidecar; a --proxy gateway "

@@ -686,6 +686,9 @@ out:
     if (rc == -1)
         fprintf(stderr, "sluice: writing %s: %s\n", l->env_file,
                 strerror(errno));
+    /* The proxy URLs carry the token. */
+    for (size_t i = 0; i < env.n; i++)
+        explicit_bzero(env.v[i], strlen(env.v[i]));
     argv_fini(&env);
     return rc;
 }

@@ -246,6 +246,35 @@ session_write_file(const char *path, const void *data, size_t len, mode_t mode)
     return 0;
 }
 
+/* Opens <path> with <flags> and takes its lock. The remover replaces the
+ * file by rename, so a lock won on the old file protects nothing: when
+ * <path> names another file once the lock is ours, start again. Returns
+ * the locked descriptor, or -1 with errno set. */
+static int
+session_tokens_lock(const char *path, int flags)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        struct stat held, named;
+        int fd = open(path, flags | O_CLOEXEC, 0600);
+
+        if (fd == -1)
+            return -1;
+        if (flock(fd, LOCK_EX) == -1 || fstat(fd, &held) == -1) {
+            int saved = errno;
+
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        if (stat(path, &named) == 0 && named.st_dev == held.st_dev &&
+            named.st_ino == held.st_ino)
+            return fd;
+        close(fd);
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
 int
 session_tokens_add(const char *path, const char *session, const char *token)
 {
@@ -255,11 +284,10 @@ session_tokens_add(const char *path, const char *session, const char *token)
     w = snprintf(line, sizeof(line), "%s:%s\n", session, token);
     if (w < 0 || (size_t)w >= sizeof(line))
         return -1;
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    fd = session_tokens_lock(path, O_WRONLY | O_CREAT | O_APPEND);
     if (fd == -1)
         return -1;
-    if (flock(fd, LOCK_EX) == 0 &&
-        session_write_all(fd, line, (size_t)w) == 0 && fsync(fd) == 0)
+    if (session_write_all(fd, line, (size_t)w) == 0 && fsync(fd) == 0)
         rc = 0;
     if (close(fd) == -1)
         rc = -1;
@@ -286,10 +314,10 @@ session_tokens_remove(const char *path, const char *session)
     w = snprintf(tmp, sizeof(tmp), "%s.sluice-tmp", path);
     if (w < 0 || (size_t)w >= sizeof(tmp))
         return -1;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = session_tokens_lock(path, O_RDONLY);
     if (fd == -1)
         return errno == ENOENT ? 0 : -1;
-    if (flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1)
+    if (fstat(fd, &st) == -1)
         goto fail_fd;
     in = fdopen(fd, "r");
     if (in == NULL)

@@ -239,6 +239,8 @@ summary_tier_get(struct summary *s, const char *name)
         if (strcmp(s->tiers[i].name, name) == 0)
             return &s->tiers[i];
     }
+    if (s->n_tiers >= SUMMARY_TIERS_MAX)
+        return NULL; /* counted nowhere, like hosts past their cap */
     t = summary_grow(s->tiers, sizeof(*t), &s->n_tiers, &arr);
     if (t == NULL) {
         s->failed = 1;

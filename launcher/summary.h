@@ -19,6 +19,8 @@
 /* Distinct denied hosts and caps remembered; more are only counted. */
 #define SUMMARY_HOSTS_MAX 4096
 #define SUMMARY_CAPS_MAX 256
+/* Tiers summed per session; a policy has far fewer. */
+#define SUMMARY_TIERS_MAX 256
 /* Rows of denied hosts shown: one screen. */
 #define SUMMARY_HOSTS_SHOWN 10
 

@@ -1800,12 +1800,27 @@ fail_oom:
     return NULL;
 }
 
+const char *
+config_base_dir(const char *path, char *buf, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n;
+
+    if (slash == NULL)
+        return NULL;
+    n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= size)
+        return NULL;
+    memcpy(buf, path, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 struct policy *
 config_load_file(const char *path, struct config_error *err)
 {
     char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    const char *base_dir = NULL;
+    const char *base_dir;
     struct policy *p;
     char *text;
     size_t len;
@@ -1821,19 +1836,11 @@ config_load_file(const char *path, struct config_error *err)
         config_fail_at(err, path, 0, 0, "cannot read: %s", strerror(errno));
         return NULL;
     }
-    if (slash == path) {
-        base_dir = "/";
-    } else if (slash != NULL) {
-        size_t n = (size_t)(slash - path);
-
-        if (n >= sizeof(dir)) {
-            free(text);
-            config_fail_at(err, path, 0, 0, "path is too long");
-            return NULL;
-        }
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-        base_dir = dir;
+    base_dir = config_base_dir(path, dir, sizeof(dir));
+    if (base_dir == NULL && strchr(path, '/') != NULL) {
+        free(text);
+        config_fail_at(err, path, 0, 0, "path is too long");
+        return NULL;
     }
     p = config_load_buffer(text, len, path, base_dir, err);
     free(text);

@@ -27,6 +27,13 @@ struct config_error {
  * names, unknown tiers, missing required keys, files over 1 MiB. */
 struct policy *config_load_file(const char *path, struct config_error *err);
 
+/* The directory relative file names in the policy at <path> are resolved
+ * against (domains_files, tokens_file): that of <path> as given (a
+ * symlink's own), "/" at the root; written into <buf> of <size> bytes.
+ * NULL when <path> has no directory part (the working directory) or it
+ * does not fit. */
+const char *config_base_dir(const char *path, char *buf, size_t size);
+
 /* Same, from <len> bytes of YAML text; <name> is used in errors and as the
  * policy's path (NULL: "<embedded>", and policy->path stays NULL).
  * Relative domains_files are resolved against <base_dir> (NULL: cwd). */

@@ -125,7 +125,7 @@ admin_status(struct admin *a, struct evhttp_request *req, struct evbuffer *b)
         (unsigned long long)px->n_conns,
         (unsigned long long)px->metrics.connections_total,
         px->policy->max_connections, session_count(px->sessions),
-        (unsigned long long)px->reloads, sink_failures(px->access),
+        (unsigned long long)px->metrics.reloads, sink_failures(px->access),
         sink_is_failed(px->access) ? "false" : "true",
         px->shutting_down ? "true" : "false");
     (void)req;
@@ -383,7 +383,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
             evbuffer_add_printf(b,
                                 "{\"reloaded\":true,\"reloads\":%llu,"
                                 "\"policy_sha256\":\"%s\"}\n",
-                                (unsigned long long)a->px->reloads,
+                                (unsigned long long)a->px->metrics.reloads,
                                 a->px->policy->sha256);
             admin_reply(req, 200, "application/json", b);
         }
@@ -442,6 +442,7 @@ admin_new(struct proxy *px, const char *path, char *err, size_t errlen)
     mode_t old;
     int fd;
 
+    err[0] = '\0'; /* admin_clear_stale() leaves it empty on some errors */
     if (strlen(path) >= sizeof(sun.sun_path)) {
         snprintf(err, errlen, "admin socket path too long: %s", path);
         return NULL;

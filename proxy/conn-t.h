@@ -89,8 +89,7 @@ struct conn {
     const struct listener_conf *lconf; /* borrowed from policy */
     struct resolver_query *query;
     struct conn_req r;
-    unsigned requests; /* served on this connection */
-    bool client_eof;   /* the client has closed its sending side */
+    bool client_eof; /* the client has closed its sending side */
 
     /* Forwarding state (forward.c). */
     struct evbuffer *pending; /* rewritten request head until connected */

@@ -602,7 +602,6 @@ conn_request_done(struct conn *c)
 {
     conn_log_request(c);
     conn_req_reset(c);
-    c->requests++;
     conn_set_state(c, CONN_READ_HEAD);
     conn_touch(c);
     conn_set_timer(c, c->px->policy->idle_timeout_ms);
@@ -1077,7 +1076,7 @@ conn_read_head(struct conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->client);
     size_t len = evbuffer_get_length(in);
-    size_t max = c->px->policy->max_header_bytes;
+    size_t max;
     struct http_request *req;
     const char *why = NULL;
     enum http_head_result res;
@@ -1090,6 +1089,8 @@ conn_read_head(struct conn *c)
         conn_begin_request(c);
         conn_set_timer(c, c->policy->header_timeout_ms);
     }
+    /* The snapshot that judges this request, as the 431 reply says. */
+    max = c->policy->max_header_bytes;
     if (len > max)
         len = max;
     req = c->px->scratch_req;

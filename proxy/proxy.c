@@ -365,6 +365,14 @@ proxy_reload(struct proxy *px, char *err, size_t errlen)
     struct resolver *nres = NULL;
     bool *kept;
 
+    /* The listeners are gone for good: a reload must not bind them again
+     * while open requests finish. */
+    if (px->shutting_down) {
+        snprintf(err, errlen, "the proxy is shutting down");
+        proxy_log_reload_failed(px, err);
+        px->metrics.reload_failures++;
+        return -1;
+    }
     if (px->policy_path == NULL) {
         np = config_load_default(&cerr);
     } else {
@@ -429,7 +437,6 @@ proxy_reload(struct proxy *px, char *err, size_t errlen)
     px->policy = np;
     auth_tokens_free(px->tokens);
     px->tokens = tokens;
-    px->reloads++;
     px->metrics.reloads++;
     free(kept);
     if (px->accept_paused && px->n_conns < np->max_connections) {
@@ -445,7 +452,7 @@ proxy_reload(struct proxy *px, char *err, size_t errlen)
     }
     proxy_event_begin(px, "reload");
     jsonl_str(&px->line, "policy", px->policy_path);
-    jsonl_uint(&px->line, "reloads", px->reloads);
+    jsonl_uint(&px->line, "reloads", px->metrics.reloads);
     jsonl_str(&px->line, "sha256", np->sha256);
     proxy_write_event(px);
     return 0;
@@ -759,9 +766,11 @@ proxy_free(struct proxy *px)
     if (px->pass_end != NULL)
         event_free(px->pass_end);
     proxy_close_sinks(px->access, px->events);
+    /* Before the base: a shaped session's rate-limit group deletes its
+     * refill event from it. */
+    session_table_free(px->sessions);
     if (px->base != NULL)
         event_base_free(px->base);
-    session_table_free(px->sessions);
     splice_pool_free(px->splice_pool);
     free(px->scratch_req);
     free(px->scratch_resp);

@@ -65,13 +65,11 @@ struct proxy {
     bool room_ok;
     char ts_text[JSONL_TS_MAX];
     int64_t started_ms;
-    uint64_t reloads;
 
     struct session_table *sessions; /* outlive connections and reloads */
     struct auth_tokens *tokens;     /* auth.mode basic; NULL otherwise */
     struct admin *admin;            /* admin socket; NULL when off */
     struct metrics metrics;
-    uint64_t connections_total;
 
     /* Parse scratch: heads are parsed and used within one callback, so one
      * of each serves every connection (no allocation per request). */

@@ -1026,7 +1026,8 @@ class Proxy:
     and anything else to override."""
 
     def __init__(self, tiers, listeners=None, network=None, resolver=None,
-                 log=None, timeouts=None, limits=None, extra=None, tmp=None):
+                 log=None, timeouts=None, limits=None, extra=None, tmp=None,
+                 wrapper=()):
         e = env()
         self.dir = tmp or tempfile.mkdtemp(prefix="proxy-", dir=e.tmp)
         self.access_path = os.path.join(self.dir, "access.log")
@@ -1056,6 +1057,7 @@ class Proxy:
             self.policy.update(extra)
         self.proc = None
         self.listeners = {}
+        self.wrapper = list(wrapper)  # e.g. valgrind and its options
 
     def write_policy(self, text=None):
         with open(self.policy_path, "w", encoding="utf-8") as f:
@@ -1065,7 +1067,8 @@ class Proxy:
         self.write_policy()
         self.stdout = open(os.path.join(self.dir, "stdout"), "wb")
         self.stderr = open(os.path.join(self.dir, "stderr"), "wb")
-        self.proc = subprocess.Popen([sluice_binary(), "serve", "-c", self.policy_path],
+        self.proc = subprocess.Popen(self.wrapper + [sluice_binary(), "serve", "-c",
+                                                     self.policy_path],
                                      stdout=self.stdout, stderr=self.stderr,
                                      stdin=subprocess.DEVNULL, cwd=self.dir)
         deadline = time.time() + timeout

@@ -4,6 +4,7 @@ reload, fail-closed access log, SIGTERM/SIGINT."""
 import errno
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -84,6 +85,26 @@ class Lifecycle(H.ProxyTestCase):
         self.assertEqual(p.proc.wait(8), 0)
         self.assertTrue(any(l.get("path") == "/slow?ms=1000" for l in p.access()),
                         "no access line for the in-flight request")
+
+    def test_reload_during_shutdown_does_not_listen_again(self):
+        p = self.start()   # shutdown_grace_ms 2000
+        addr = p.addr()
+        c = p.connect()    # an open tunnel keeps the proxy in its grace
+        c.send(b"CONNECT echo.test:7000 HTTP/1.1\r\nHost: echo.test:7000\r\n\r\n")
+        self.assertEqual(c.read_response("CONNECT").status, 200)
+        p.signal(signal.SIGTERM)
+        time.sleep(0.2)
+        p.signal(signal.SIGHUP)
+        time.sleep(0.3)
+        with self.assertRaises(OSError, msg="a reload in the grace listened again"):
+            socket.create_connection(addr, timeout=2).close()
+        after = [e.get("event") for e in p.events()]
+        after = after[after.index("shutdown"):]
+        self.assertNotIn("reload", after, "a reload in the grace was applied "
+                         "(its listeners bound again, on new ports here)")
+        self.assertIn("reload_failed", after)
+        self.assertEqual(p.proc.wait(10), 0)
+        c.close()
 
     def test_sigterm_grace_ends_open_tunnel_and_logs_it(self):
         p = self.start()   # shutdown_grace_ms 2000

@@ -1035,6 +1035,23 @@ test_config_dump_json_write_error(void **state)
     policy_unref(p);
 }
 
+/* Where relative domains_files are found (and the launcher copies them
+ * from): the policy path's own directory, "/" at the root. */
+static void
+test_config_base_dir(void **state)
+{
+    char buf[64];
+
+    (void)state;
+    assert_string_equal(config_base_dir("/etc/sluice/p.yaml", buf, sizeof(buf)),
+                        "/etc/sluice");
+    assert_string_equal(config_base_dir("/p.yaml", buf, sizeof(buf)), "/");
+    assert_string_equal(config_base_dir("conf/p.yaml", buf, sizeof(buf)),
+                        "conf");
+    assert_null(config_base_dir("p.yaml", buf, sizeof(buf)));
+    assert_null(config_base_dir("/a-very-long-directory/p.yaml", buf, 8));
+}
+
 int
 main(void)
 {
@@ -1051,6 +1068,7 @@ main(void)
         cmocka_unit_test(test_config_rates_and_percents),
         cmocka_unit_test(test_config_dump_json),
         cmocka_unit_test(test_config_dump_json_write_error),
+        cmocka_unit_test(test_config_base_dir),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "launcher/argv.h"
@@ -275,6 +278,47 @@ test_files(void **state)
     rmdir(dir);
 }
 
+/* An add that waited for the lock while a remover replaced the file must
+ * land in the file the path names now, not in the replaced one. */
+static void
+test_tokens_add_after_replace(void **state)
+{
+    char dir[] = "/tmp/sluice-tok-XXXXXX", path[128], tmp[160], buf[256];
+    int fd, status;
+    pid_t pid;
+    FILE *f;
+    size_t n;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/tokens", dir);
+    snprintf(tmp, sizeof(tmp), "%s/new", dir);
+    assert_int_equal(session_write_file(path, "a:1\n", 4, 0600), 0);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd != -1);
+    assert_int_equal(flock(fd, LOCK_EX), 0); /* a remover at work */
+    pid = fork();
+    assert_true(pid != -1);
+    if (pid == 0) {
+        close(fd); /* the lock is the remover's, not ours */
+        _exit(session_tokens_add(path, "b", "2") == 0 ? 0 : 1);
+    }
+    usleep(100 * 1000); /* the child now waits for the lock */
+    assert_int_equal(session_write_file(tmp, "a:1\n", 4, 0600), 0);
+    assert_int_equal(rename(tmp, path), 0);
+    close(fd); /* the remover is done */
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_string_equal(buf, "a:1\nb:2\n");
+    unlink(path);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -287,6 +331,7 @@ main(void)
         cmocka_unit_test(test_env_check),
         cmocka_unit_test(test_state_dir),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_tokens_add_after_replace),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
