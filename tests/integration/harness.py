@@ -661,10 +661,8 @@ class Env:
                              else NXDOMAIN)
         # a stray resolver on 127.0.0.1:53 (run.sh points /etc/resolv.conf
         # at it): any query here means someone used the system resolver.
-        try:
-            self.stray_dns = DnsServer(port=53, default=lambda n: NXDOMAIN)
-        except OSError:
-            self.stray_dns = None
+        # Without it a leak would go unseen: no test runs then.
+        self.stray_dns = DnsServer(port=53, default=lambda n: NXDOMAIN)
         self.origin = OriginState()
         self.http = []
         for p in HTTP_PORTS:
@@ -676,6 +674,10 @@ class Env:
         self.tls = srv
         self.echo = EchoServer(ORIGIN_IP, ECHO_PORT)
         self.decoys = Decoys()
+        if self.decoys.failed:
+            # A decoy that never listened proves nothing.
+            raise OSError("decoy listeners could not bind: %s"
+                          % ", ".join(self.decoys.failed))
 
 
 _ENV = None

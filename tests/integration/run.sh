@@ -58,8 +58,12 @@ set +e
 # harness runs on 127.0.0.1:53, which records any query it gets.
 rtmp=$(mktemp -d)
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > "$rtmp/resolv.conf"
-mount --bind "$rtmp/resolv.conf" /etc/resolv.conf 2>/dev/null ||
-    echo "integration: note: could not bind-mount /etc/resolv.conf"
+if ! mount --bind "$rtmp/resolv.conf" /etc/resolv.conf; then
+    # Then the stray-resolver check would watch the wrong server.
+    echo "integration: FAIL: could not bind-mount /etc/resolv.conf"
+    rm -rf "$rtmp" "${SLUICE_IT_SNAP:-/nonexistent}"
+    exit 1
+fi
 
 export SLUICE_IT_NETNS
 export PYTHONDONTWRITEBYTECODE=1

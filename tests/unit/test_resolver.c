@@ -817,7 +817,8 @@ test_resolver_new_servers(void **state)
         if ((r != NULL) != cases[i].ok)
             fail_msg("case %zu \"%s\": got %s (%s)", i, cases[i].server,
                      r != NULL ? "ok" : "error", err);
-        if (r == NULL && strstr(err, cases[i].server) == NULL)
+        if (r == NULL &&
+            (err[0] == '\0' || strstr(err, cases[i].server) == NULL))
             fail_msg("case %zu: error does not name the server: %s", i, err);
         resolver_free(r);
     }
